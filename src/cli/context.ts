@@ -1,0 +1,74 @@
+// Where the CLI finds the platform: flags, then BATON_* environment variables, then the context
+// file `baton up` writes (.baton/context.json in this folder or a parent, like git finds .git),
+// then the local defaults.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CliError, EXIT } from './exit-codes.js';
+
+export const CONTEXT_FILE = 'context.json';
+export const DEFAULT_DATA_DIR = '.baton';
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** What `baton up` writes so that later commands in the same folder find the stack. */
+export const BatonContext = z.object({
+  natsUrl: z.string(),
+  apiUrl: z.string().nullable().default(null),
+  token: z.string().nullable().default(null),
+  dataDir: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+});
+export type BatonContext = z.infer<typeof BatonContext>;
+
+export type ConnectionFlags = { server?: string; api?: string; token?: string };
+export type ResolvedConnection = {
+  natsUrl: string;
+  apiUrl: string | null;
+  token: string | null;
+  /** Where each value came from, for `baton context` and error messages. */
+  from: { nats: string; api: string; token: string };
+  contextFile: string | null;
+};
+
+/** Finds `.baton/context.json` in `start` or one of its parents. */
+export function findContextFile(start = process.cwd()): string | null {
+  let dir = resolve(start);
+  for (;;) {
+    const candidate = join(dir, DEFAULT_DATA_DIR, CONTEXT_FILE);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+export function readContextFile(file: string): BatonContext {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`${file}: not a valid context file (${(err as Error).message}); delete it or run \`baton up\``, EXIT.usage);
+  }
+  const parsed = BatonContext.safeParse(raw);
+  if (!parsed.success) {
+    throw new CliError(`${file}: not a valid context file (${parsed.error.issues[0]?.message ?? 'invalid'})`, EXIT.usage);
+  }
+  return parsed.data;
+}
+
+export function resolveConnection(flags: ConnectionFlags, env = process.env, cwd = process.cwd()): ResolvedConnection {
+  const contextFile = findContextFile(cwd);
+  const ctx = contextFile ? readContextFile(contextFile) : null;
+  const pick = <T>(flag: T | undefined, envName: string, fromCtx: T | null | undefined, fallback: T): [T, string] => {
+    if (flag !== undefined) return [flag, 'flag'];
+    const e = env[envName];
+    if (e !== undefined && e !== '') return [e as T, envName];
+    if (fromCtx !== undefined && fromCtx !== null) return [fromCtx, contextFile!];
+    return [fallback, 'default'];
+  };
+  const [natsUrl, nats] = pick(flags.server, 'BATON_NATS_URL', ctx?.natsUrl, DEFAULT_NATS_URL);
+  const [apiUrl, api] = pick<string | null>(flags.api, 'BATON_API_URL', ctx?.apiUrl, null);
+  const [token, tokenFrom] = pick<string | null>(flags.token, 'BATON_TOKEN', ctx?.token, null);
+  return { natsUrl, apiUrl, token, from: { nats, api, token: tokenFrom }, contextFile };
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The `baton` command. Each command family registers itself from its own module.
+import { Command } from 'commander';
+import { registerNatsCommands } from './nats-commands.js';
+import { registerUp } from './up.js';
+import { EXIT } from './exit-codes.js';
+
+const program = new Command('baton')
+  .description('baton: jobs for fleets of endpoints on NATS JetStream')
+  .option('--server <url>', 'NATS URL (env BATON_NATS_URL; default from .baton/context.json, else nats://127.0.0.1:4222)')
+  .option('--api <url>', 'backend API URL (env BATON_API_URL)')
+  .option('--token <token>', 'API token (env BATON_TOKEN)')
+  .option('--json', 'print JSON for programs instead of tables')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander's own errors (unknown option, missing argument) are usage errors.
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  });
+
+registerUp(program);
+registerNatsCommands(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,146 @@
+// `baton up`: the embedded default. Starts nats-server (JetStream, loopback, data in .baton/),
+// bootstraps the topology, starts the platform processes, writes the context file other commands
+// read, and stops everything cleanly on Ctrl-C. Data survives restarts.
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../shared/connect.js';
+import { ensureNatsServer } from '../shared/nats-binary.js';
+import { startNatsProcess, type NatsProcess } from '../shared/nats-process.js';
+import { bundledNatsConfig } from '../shared/paths.js';
+import { ensureTopology } from '../kv/index.js';
+import { CONTEXT_FILE, DEFAULT_DATA_DIR, readContextFile, type BatonContext } from './context.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { topologyOptions } from './nats-commands.js';
+import { action } from './runtime.js';
+import { Service, type ServiceEvent, type ServiceSpec } from './supervisor.js';
+
+export type UpFlags = { dataDir: string; natsPort: string; replicas?: string; limitScale?: string };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parsePort(raw: string): number {
+  if (raw === 'random' || raw === '0') return -1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new CliError(`--nats-port: '${raw}' is not a port; use 1..65535 or 'random'`, EXIT.usage);
+  }
+  return n;
+}
+
+/**
+ * The platform processes `baton up` supervises, each a `baton <role>` child. Later parts
+ * (backend, scheduler, projector, local agent) add themselves here.
+ */
+export function platformServices(_ctx: BatonContext, _logDir: string): ServiceSpec[] {
+  return [];
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function startNats(binary: string, dataDir: string, port: number): Promise<NatsProcess> {
+  try {
+    return await startNatsProcess({
+      binary,
+      configFile: bundledNatsConfig(),
+      storeDir: join(dataDir, 'nats'),
+      runDir: join(dataDir, 'run'),
+      port,
+      logFile: join(dataDir, 'logs', 'nats-server.log'),
+    });
+  } catch (err) {
+    const hint = /address already in use/.test((err as Error).message)
+      ? `\nport ${port} is taken: stop what uses it or pass --nats-port <port> (or 'random')`
+      : '';
+    throw new CliError(`cannot start nats-server: ${(err as Error).message}${hint}`, EXIT.unavailable, { cause: err });
+  }
+}
+
+export async function up(flags: UpFlags): Promise<void> {
+  const dataDir = resolve(flags.dataDir);
+  const contextFile = join(dataDir, CONTEXT_FILE);
+  if (existsSync(contextFile)) {
+    const prev = readContextFile(contextFile);
+    if (prev.pid !== process.pid && isAlive(prev.pid)) {
+      throw new CliError(`baton up is already running in ${dataDir} (pid ${prev.pid}, NATS ${prev.natsUrl})`, EXIT.conflict);
+    }
+  }
+  const topo = topologyOptions(flags);
+  const port = parsePort(flags.natsPort);
+  await mkdir(join(dataDir, 'logs'), { recursive: true });
+
+  const bin = await ensureNatsServer((line) => say(`  ${line}`));
+  let nats = await startNats(bin.path, dataDir, port);
+  const nc: NatsConnection = await connectNats({ servers: nats.url, name: 'baton-up', longRunning: true });
+  const changes = await ensureTopology(nc, topo);
+  const created = changes.filter((c) => c.action === 'created').length;
+  const updated = changes.filter((c) => c.action === 'updated').length;
+
+  const ctx: BatonContext = {
+    natsUrl: nats.url,
+    apiUrl: null,
+    token: null,
+    dataDir,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  };
+  await writeFile(contextFile, `${JSON.stringify(ctx, null, 2)}\n`, { mode: 0o600 });
+
+  const onEvent = (e: ServiceEvent) => {
+    if (e.kind === 'exited') say(`! ${e.name} exited (code ${e.code ?? e.signal}); restarting in ${e.restartInMs} ms`);
+  };
+  const services = platformServices(ctx, join(dataDir, 'logs')).map((s) => new Service(s, onEvent));
+  for (const s of services) s.start();
+
+  say(`baton is up (data in ${dataDir})`);
+  say(`  nats-server ${bin.version}  ${nats.url}  (log: ${join(dataDir, 'logs', 'nats-server.log')})`);
+  say(`  topology    ${changes.length} resources: ${created} created, ${updated} updated`);
+  for (const s of services) say(`  ${s.spec.name.padEnd(11)} pid ${s.pid ?? '?'}  (log: ${s.spec.logFile})`);
+  say(`  context     ${contextFile} (baton commands run in this folder use it)`);
+  say('Press Ctrl-C to stop.');
+
+  // Keep nats-server up: if it dies underneath us, restart it on the same port and store.
+  let stopping = false;
+  const natsWatch = (async () => {
+    while (!stopping) {
+      const code = await nats.exited;
+      if (stopping) return;
+      say(`! nats-server exited (code ${code}); restarting`);
+      nats = await startNats(bin.path, dataDir, nats.port);
+    }
+  })();
+
+  await new Promise<void>((resolveSignal) => {
+    process.once('SIGINT', () => resolveSignal());
+    process.once('SIGTERM', () => resolveSignal());
+  });
+  stopping = true;
+  say('stopping...');
+  // Reverse order: platform processes first (they drain their NATS work), then the server.
+  await Promise.all(services.map((s) => s.stop()));
+  await nc.drain().catch(() => nc.close());
+  await nats.stop();
+  await natsWatch.catch(() => undefined);
+  await rm(contextFile, { force: true });
+  say('stopped; data kept in ' + dataDir);
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run a complete local platform on this machine (Ctrl-C stops it; data survives)')
+    .option('--data-dir <dir>', 'where NATS data, logs and the context file live', DEFAULT_DATA_DIR)
+    .option('--nats-port <port>', "NATS client port, or 'random'", '4222')
+    .option('--replicas <n>', 'replicas of every resource; env BATON_REPLICAS')
+    .option('--limit-scale <factor>', 'multiply every byte limit; env BATON_LIMIT_SCALE')
+    .action(action(async (flags: UpFlags) => up(flags)));
+}

@@ -1,0 +1,10 @@
+export { ensureResource, ensureTopology, diffFields, streamInfoOrNull, TopologyError } from './bootstrap.js';
+export type { ResourceChange } from './bootstrap.js';
+export { DEFAULT_LIMITS, DUPLICATE_WINDOW_MS, reservedBytes, scaleLimits } from './limits.js';
+export type { BucketLimits, ObjectStoreLimits, StreamLimits, TopologyLimits } from './limits.js';
+export { BUCKETS, OBJECT_STORES, STREAMS, kvStreamName, objectStreamName, resultOutputKey } from './names.js';
+export type { BucketName, ObjectStoreName, StreamName } from './names.js';
+export { topologyStatus } from './status.js';
+export type { ResourceStatus } from './status.js';
+export { STREAM_SUBJECTS, topologySpec } from './topology.js';
+export type { ManagedFields, ResourceKind, ResourceSpec, TopologyOptions } from './topology.js';

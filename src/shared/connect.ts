@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { MIN_NATS_VERSION, versionAtLeast } from './nats-binary.js';
+
+export type ConnectOptions = {
+  /** Server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  /** Connection name shown by the server (`baton-cli`, `baton-agent:pc-1`). */
+  name: string;
+  /**
+   * Long-running processes reconnect forever with jitter; short-lived CLI calls fail fast.
+   * Default false.
+   */
+  longRunning?: boolean;
+  /** Path of a NATS credentials file. Default none. */
+  credsFile?: string;
+  /** Time to wait for the first connection. Default 5s. */
+  timeoutMs?: number;
+};
+
+export class NatsConnectError extends Error {
+  override name = 'NatsConnectError';
+}
+
+/**
+ * Connects and checks the server version, closing the connection with a clear error when the
+ * server is older than baton supports.
+ */
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  const servers = Array.isArray(opts.servers) ? opts.servers : opts.servers.split(',');
+  const co: ConnectionOptions = {
+    servers,
+    name: opts.name,
+    timeout: opts.timeoutMs ?? 5_000,
+    maxReconnectAttempts: opts.longRunning ? -1 : 3,
+    reconnectTimeWait: opts.longRunning ? 1_000 : 250,
+    reconnectJitter: 500,
+    waitOnFirstConnect: false,
+  };
+  if (opts.credsFile) {
+    co.authenticator = credsAuthenticator(await readFile(opts.credsFile));
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connect(co);
+  } catch (err) {
+    throw new NatsConnectError(
+      `cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}` +
+        ' (is `baton up` running? set BATON_NATS_URL or --server to point elsewhere)',
+      { cause: err },
+    );
+  }
+  const version = nc.info?.version ?? '0.0.0';
+  if (!versionAtLeast(version, MIN_NATS_VERSION)) {
+    await nc.close();
+    throw new NatsConnectError(
+      `nats-server at ${servers.join(', ')} is version ${version}; baton needs ${MIN_NATS_VERSION} or newer`,
+    );
+  }
+  if (nc.info && nc.info.jetstream !== true) {
+    await nc.close();
+    throw new NatsConnectError(`nats-server at ${servers.join(', ')} has JetStream disabled; start it with -js`);
+  }
+  return nc;
+}
