@@ -1,0 +1,95 @@
+/**
+ * ExecRequest: one request to run one version of a job on a target, published on `EXEC`.
+ */
+import { z } from 'zod';
+
+import { decodeMessage, encodeMessage } from './codec.js';
+import { ExecTarget } from './exec-target.js';
+import {
+  NonNegativeInt,
+  Revision,
+  Sha256Hex,
+  StringRecord,
+  Timestamp,
+  WireVersion,
+  oneLine,
+} from './fields.js';
+import { ExecId, JobId, RequestId, ScheduleId } from './ids.js';
+
+/** Shells an agent knows how to run a script with. */
+export const Shell = z.enum(['sh', 'bash', 'pwsh', 'powershell', 'cmd']);
+export type Shell = z.infer<typeof Shell>;
+
+/** Who may run a script: the agent's service account, or the logged-on user. */
+export const RunAs = z.enum(['system', 'user']);
+export type RunAs = z.infer<typeof RunAs>;
+
+/** What to do when a previous run of the same job is still running on the endpoint. */
+export const Overlap = z.enum(['skip', 'allow', 'cancel_previous']);
+export type Overlap = z.infer<typeof Overlap>;
+
+/** Why the request exists: an operator's ad-hoc run, or a schedule firing at `fireAt`. */
+export const Trigger = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('adhoc'), actor: oneLine(200) }),
+  z.object({ kind: z.literal('schedule'), actor: oneLine(200), scheduleId: ScheduleId, fireAt: Timestamp }),
+]);
+export type Trigger = z.infer<typeof Trigger>;
+
+/** The script body: inline in the request, or an object in the `scripts` store pinned by sha256. */
+export const ScriptRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('inline'), shell: Shell, body: z.string() }),
+  z.object({ kind: z.literal('object'), shell: Shell, object: z.string().min(1), sha256: Sha256Hex }),
+]);
+export type ScriptRef = z.infer<typeof ScriptRef>;
+
+// Windows and POSIX both forbid '=' in a variable name; NUL cannot be passed at all.
+const EnvName = z.string().regex(/^[^=\0]+$/, { error: "must be a non-empty name without '=' or NUL" });
+
+/** ExecRequest, wire version 1. */
+export const ExecRequest = z.object({
+  v: WireVersion,
+  /** Unique per published request; also its `Nats-Msg-Id`. */
+  requestId: RequestId,
+  /** One per fire or ad-hoc run; shared by the requests of that run. */
+  execId: ExecId,
+  jobId: JobId,
+  /** The manifest version the script belongs to; agents skip it unless it is the pinned one. */
+  jobVersion: z.string().min(1),
+  /** KV revision of the manifest in `jobs` that this request was built from. */
+  jobRevision: Revision,
+  trigger: Trigger,
+  script: ScriptRef,
+  /** Kill the process tree after this many milliseconds. */
+  timeoutMs: z
+    .int({ error: 'must be a positive integer (ms)' })
+    .positive({ error: 'must be a positive integer (ms)' }),
+  /** Each agent waits a random 0..jitterMs before starting. Default 0. */
+  jitterMs: NonNegativeInt.default(0),
+  /** After this time an agent must skip the request (`reason: 'deadline_passed'`). */
+  deadlineAt: Timestamp,
+  runAs: RunAs,
+  /** Working directory; default: the agent's per-job work directory. */
+  cwd: z.string().min(1).optional(),
+  /** Extra environment variables. Default `{}`. */
+  env: z.record(EnvName, z.string()).default({}),
+  /** Job parameters chosen for this run, exposed to the script. Default: none. */
+  params: StringRecord.optional(),
+  /** The subject-level target this request was published to (see `execSubject`). */
+  target: ExecTarget,
+  createdAt: Timestamp,
+  /** Overlap policy of the job; default (absent): `skip`. */
+  overlap: Overlap.optional(),
+});
+export type ExecRequest = z.infer<typeof ExecRequest>;
+/** What a writer passes to {@link encodeExecRequest}: defaults may be left out. */
+export type ExecRequestInput = z.input<typeof ExecRequest>;
+
+/** Reads an ExecRequest (JSON value, bytes or string); unknown fields are dropped. Throws WireError. */
+export function parseExecRequest(json: unknown): ExecRequest {
+  return decodeMessage(ExecRequest, 'ExecRequest', json);
+}
+
+/** Writes an ExecRequest as UTF-8 JSON; unknown fields are rejected. Throws WireError. */
+export function encodeExecRequest(msg: ExecRequestInput): Uint8Array {
+  return encodeMessage(ExecRequest, 'ExecRequest', msg);
+}

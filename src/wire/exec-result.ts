@@ -1,0 +1,78 @@
+/**
+ * ExecResult: the outcome of one ExecRequest on one endpoint, published on
+ * `results.<pc_id>.<request_id>`. Every request an agent receives ends in exactly one result,
+ * skips included.
+ */
+import { z } from 'zod';
+
+import { decodeMessage, encodeMessage } from './codec.js';
+import { KindToken, NonNegativeInt, Timestamp, WireVersion } from './fields.js';
+import { ExecId, JobId, PcId, RequestId } from './ids.js';
+import { OutputStream } from './output-stream.js';
+
+/** Final status of a run on one endpoint. */
+export const ResultStatus = z.enum(['ok', 'failed', 'timeout', 'killed', 'skipped', 'error']);
+export type ResultStatus = z.infer<typeof ResultStatus>;
+
+/**
+ * Reasons agents write today; `reason` is an open snake_case word so newer agents can add more.
+ * - `revoked`: the job's script status is REVOKED.
+ * - `version_superseded`: the request's job version is not the pinned one.
+ * - `deadline_passed`: received after `deadlineAt`.
+ * - `agent_restarted`: the agent crashed or rebooted while the script ran.
+ * - `already_running`: overlap policy `skip` and a previous run is still going.
+ */
+export const RESULT_REASONS = [
+  'revoked',
+  'version_superseded',
+  'deadline_passed',
+  'agent_restarted',
+  'already_running',
+] as const;
+export type KnownResultReason = (typeof RESULT_REASONS)[number];
+
+/**
+ * The result id of `requestId` on `pcId`: `<requestId>.<pcId>`. Deterministic, so a result
+ * retried from the agent's outbox keeps its id (and its `Nats-Msg-Id`), and unambiguous,
+ * because neither part may contain a `.`.
+ */
+export function resultIdFor(requestId: string, pcId: string): string {
+  return `${requestId}.${pcId}`;
+}
+
+/** ExecResult, wire version 1. */
+export const ExecResult = z.object({
+  v: WireVersion,
+  /** `resultIdFor(requestId, pcId)`; also the `Nats-Msg-Id`. */
+  resultId: z.string().min(1),
+  requestId: RequestId,
+  execId: ExecId,
+  pcId: PcId,
+  jobId: JobId,
+  jobVersion: z.string().min(1),
+  status: ResultStatus,
+  /** Exit code of the script; `null` when it did not exit on its own (skipped, killed, error). */
+  exitCode: z.int({ error: 'must be an integer or null' }).nullable(),
+  /** Why a run was skipped or errored, a snake_case word (see {@link RESULT_REASONS}). */
+  reason: KindToken.optional(),
+  stdout: OutputStream,
+  stderr: OutputStream,
+  /** When the script started; absent when it never started (skipped). */
+  startedAt: Timestamp.optional(),
+  finishedAt: Timestamp,
+  /** Wall time of the script in milliseconds; 0 when it never started. */
+  durationMs: NonNegativeInt,
+});
+export type ExecResult = z.infer<typeof ExecResult>;
+/** What a writer passes to {@link encodeExecResult}. */
+export type ExecResultInput = z.input<typeof ExecResult>;
+
+/** Reads an ExecResult (JSON value, bytes or string); unknown fields are dropped. Throws WireError. */
+export function parseExecResult(json: unknown): ExecResult {
+  return decodeMessage(ExecResult, 'ExecResult', json);
+}
+
+/** Writes an ExecResult as UTF-8 JSON; unknown fields are rejected. Throws WireError. */
+export function encodeExecResult(msg: ExecResultInput): Uint8Array {
+  return encodeMessage(ExecResult, 'ExecResult', msg);
+}

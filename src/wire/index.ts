@@ -1,0 +1,134 @@
+// Entry module of src/wire: explicit named exports, one block per file, sorted by file name.
+
+export {
+  AUDIT_ACTION_PATTERN,
+  AuditAction,
+  AuditActor,
+  AuditEvent,
+  AuditSource,
+  AuditTarget,
+  encodeAuditEvent,
+  parseAuditEvent,
+} from './audit-event.js';
+export type { AuditEventInput } from './audit-event.js';
+
+export { Duration, formatDuration, parseDuration } from './duration.js';
+
+export { WireError, quote } from './errors.js';
+export type { WireErrorOptions } from './errors.js';
+
+export {
+  ExecRequest,
+  Overlap,
+  RunAs,
+  ScriptRef,
+  Shell,
+  Trigger,
+  encodeExecRequest,
+  parseExecRequest,
+} from './exec-request.js';
+export type { ExecRequestInput } from './exec-request.js';
+
+export {
+  ExecResult,
+  RESULT_REASONS,
+  ResultStatus,
+  encodeExecResult,
+  parseExecResult,
+  resultIdFor,
+} from './exec-result.js';
+export type { ExecResultInput, KnownResultReason } from './exec-result.js';
+
+export { AllTarget, ExecTarget, GroupTarget, PcTarget, formatTarget } from './exec-target.js';
+
+export {
+  EventId,
+  JsonRecord,
+  KindToken,
+  NonNegativeInt,
+  NullableRevision,
+  Revision,
+  Sha256Hex,
+  StringRecord,
+  Timestamp,
+  WireVersion,
+  toTimestamp,
+} from './fields.js';
+
+export {
+  BATON_OUT_EOF,
+  BATON_OUT_SEQ,
+  BATON_OUT_STREAM,
+  BATON_TYPE,
+  BATON_WIRE,
+  EXPECTED_LAST_SUBJECT_SEQUENCE,
+  EXPECTED_STREAM,
+  MESSAGE_TYPES,
+  MSG_ID,
+} from './headers.js';
+export type { MessageType } from './headers.js';
+
+export {
+  AgentState,
+  Heartbeat,
+  RunningScript,
+  agentStateFromHeartbeat,
+  encodeAgentState,
+  encodeHeartbeat,
+  parseAgentState,
+  parseHeartbeat,
+} from './heartbeat.js';
+export type { AgentStateInput, HeartbeatInput } from './heartbeat.js';
+
+export {
+  ExecId,
+  GroupName,
+  JobId,
+  MAX_SLUG_LENGTH,
+  MAX_TOKEN_LENGTH,
+  PcId,
+  RESERVED_NAMES,
+  RequestId,
+  ScheduleId,
+  SubjectToken,
+  WIRE_VERSION,
+  assertSubjectToken,
+  isSubjectToken,
+  newId,
+} from './ids.js';
+
+export { Inventory, InventorySource, encodeInventory, parseInventory } from './inventory.js';
+export type { InventoryInput } from './inventory.js';
+
+export { OBS_KINDS, ObsEvent, ObsSource, encodeObsEvent, parseObsEvent } from './obs-event.js';
+export type { KnownObsKind, ObsEventInput } from './obs-event.js';
+
+export {
+  INLINE_OUTPUT_LIMIT,
+  InlineOutput,
+  OutputObject,
+  OutputStream,
+  inlineOutput,
+  inlineOutputBytes,
+  objectOutput,
+  sha256Hex,
+} from './output-stream.js';
+
+export { RunEvent, RunEventKind, encodeRunEvent, parseRunEvent, runEventIdFor } from './run-event.js';
+export type { RunEventInput } from './run-event.js';
+
+export {
+  CTL_VERBS,
+  STREAM_SUBJECTS,
+  auditSubject,
+  ctlSubject,
+  eventSubject,
+  execSubject,
+  heartbeatSubject,
+  inventorySubject,
+  obsSubject,
+  outSubject,
+  parseSubject,
+  resultSubject,
+} from './subjects.js';
+export type { CtlScope, CtlVerb, ParsedSubject } from './subjects.js';
