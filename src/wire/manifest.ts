@@ -1,0 +1,171 @@
+/**
+ * Job manifests: the YAML shape operators write ({@link JobManifestInput}, snake_case, strict)
+ * and the normalized shape stored as JSON in the `jobs` KV bucket ({@link JobManifest},
+ * camelCase, durations in milliseconds). The JSON Schema for editors is generated from the same
+ * zod schema, so the three cannot drift apart.
+ */
+import { z } from 'zod';
+
+import { parseDuration } from './duration.js';
+import { WireError } from './errors.js';
+import { RunAs, Shell } from './exec-request.js';
+
+/** Longest job id, version and tag. */
+export const MAX_JOB_ID_LENGTH = 64;
+/** Most tags a job may carry. */
+export const MAX_TAGS = 20;
+/** Largest inline script, in characters: 1 MiB. */
+export const MAX_SCRIPT_LENGTH = 1024 * 1024;
+/** Shortest and longest job timeout, in milliseconds: 1s and 24h. */
+export const MIN_TIMEOUT_MS = 1_000;
+export const MAX_TIMEOUT_MS = 86_400_000;
+
+// Same rule as `JobId` in ids.ts, written as a pattern so the JSON Schema carries it.
+const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+const TAG_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Units largest first, each at most once; the lookahead refuses the empty string.
+const DURATION_PATTERN = /^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+
+const ID_RULE = `must match [a-z0-9][a-z0-9_-]* (max ${MAX_JOB_ID_LENGTH} chars)`;
+const VERSION_RULE = `must be 1-${MAX_JOB_ID_LENGTH} characters without whitespace, e.g. 1.2.0`;
+const TAG_RULE = `must match [a-z0-9][a-z0-9_.-]* (max ${MAX_JOB_ID_LENGTH} chars)`;
+const DURATION_RULE = 'must be a duration such as 30s, 5m or 1h30m (units d, h, m, s, ms, largest first)';
+
+/** A duration string between 1s and 24h, e.g. `30s` or `1h30m`. */
+const Timeout = z
+  .string()
+  .regex(DURATION_PATTERN, { error: DURATION_RULE })
+  .superRefine((text, ctx) => {
+    const ms = durationMs(text);
+    if (ms !== undefined && (ms < MIN_TIMEOUT_MS || ms > MAX_TIMEOUT_MS)) {
+      ctx.addIssue({ code: 'custom', message: `'${text}' is out of range; allowed 1s..24h`, input: text });
+    }
+  })
+  .describe('Longest a run may take before the agent kills its process tree: 1s..24h, e.g. 30s, 10m, 1h30m.');
+
+/** The `execute` section of a job manifest as written in YAML. */
+export const ExecuteInput = z
+  .strictObject({
+    shell: Shell.describe('Interpreter for the script: sh, bash, pwsh, powershell or cmd.'),
+    script: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .max(MAX_SCRIPT_LENGTH, { error: 'must be at most 1 MiB' })
+      .describe('The script body, run by the shell; a block scalar (|) keeps its lines.'),
+    timeout: Timeout,
+    cwd: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .max(4096, { error: 'must be at most 4096 characters' })
+      .optional()
+      .describe('Working directory of the script. Default: chosen by the agent.'),
+    env: z
+      .record(z.string().regex(ENV_NAME_PATTERN, { error: 'must match [A-Za-z_][A-Za-z0-9_]*' }), z.string())
+      .default({})
+      .describe(
+        'Extra environment variables; values are strings (quote numbers and booleans). Default: none.',
+      ),
+    run_as: RunAs.default('system').describe(
+      "Account that runs the script: 'system' (the agent's service account) or 'user' (the logged-on user). Default: system.",
+    ),
+  })
+  .describe('How an agent runs the job.');
+
+/**
+ * A job manifest as written in YAML (`kind: job`). Unknown keys are errors. Parsing fills in
+ * the defaults: `tags: []`, `execute.env: {}`, `execute.run_as: system`.
+ */
+export const JobManifestInput = z
+  .strictObject({
+    kind: z.literal('job').describe("Document kind; 'job' for a job manifest."),
+    id: z
+      .string()
+      .max(MAX_JOB_ID_LENGTH, { error: ID_RULE })
+      .regex(JOB_ID_PATTERN, { error: ID_RULE })
+      .describe('Job id, unique in the fleet; lowercase letters, digits, - and _, e.g. disk-usage.'),
+    version: z
+      .string()
+      .max(MAX_JOB_ID_LENGTH, { error: VERSION_RULE })
+      .regex(/^\S+$/, { error: VERSION_RULE })
+      .describe('Version of the job, semver by convention (1.2.0); agents run only the pinned version.'),
+    description: z
+      .string()
+      .max(500, { error: 'must be at most 500 characters' })
+      .optional()
+      .describe('One or two sentences shown in the job list. Default: none.'),
+    tags: z
+      .array(z.string().max(MAX_JOB_ID_LENGTH, { error: TAG_RULE }).regex(TAG_PATTERN, { error: TAG_RULE }))
+      .max(MAX_TAGS, { error: `at most ${MAX_TAGS} tags are allowed` })
+      .default([])
+      .describe('Labels for filtering, e.g. [inventory, linux]. Default: none.'),
+    execute: ExecuteInput,
+  })
+  .describe('A baton job manifest: what to run on an endpoint and how.');
+/** The YAML shape as written (defaults not yet applied). */
+export type JobManifestInput = z.input<typeof JobManifestInput>;
+
+/**
+ * A job manifest as stored in the `jobs` KV bucket. Readers accept unknown fields, so older
+ * readers can load manifests written by newer builds.
+ */
+export const JobManifest = z.object({
+  kind: z.literal('job'),
+  id: z.string().regex(JOB_ID_PATTERN).max(MAX_JOB_ID_LENGTH),
+  version: z.string().min(1),
+  description: z.string().optional(),
+  tags: z.array(z.string()),
+  execute: z.object({
+    shell: Shell,
+    script: z.string(),
+    timeoutMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_TIMEOUT_MS),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string()),
+    runAs: RunAs,
+  }),
+});
+export type JobManifest = z.infer<typeof JobManifest>;
+
+/** Maps a validated YAML manifest to the stored shape: camelCase, timeout in milliseconds. */
+export function toJobManifest(input: z.output<typeof JobManifestInput>): JobManifest {
+  const { execute } = input;
+  const timeoutMs = durationMs(execute.timeout);
+  if (timeoutMs === undefined)
+    throw new WireError(`invalid timeout '${execute.timeout}'`, { path: 'execute.timeout' });
+  return {
+    kind: 'job',
+    id: input.id,
+    version: input.version,
+    ...(input.description === undefined ? {} : { description: input.description }),
+    tags: input.tags,
+    execute: {
+      shell: execute.shell,
+      script: execute.script,
+      timeoutMs,
+      ...(execute.cwd === undefined ? {} : { cwd: execute.cwd }),
+      env: execute.env,
+      runAs: execute.run_as,
+    },
+  };
+}
+
+/**
+ * JSON Schema (draft 2020-12) of the YAML format, with a description on every field; point
+ * yaml-language-server at it (`# yaml-language-server: $schema=...`) for completion in editors.
+ */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(JobManifestInput, { target: 'draft-2020-12', io: 'input' }),
+    title: 'baton job manifest',
+  };
+}
+
+/** Milliseconds of a duration string, or undefined when it is not one. */
+function durationMs(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    if (err instanceof WireError) return undefined;
+    throw err;
+  }
+}
