@@ -48,19 +48,34 @@ export function readContextFile(file: string): BatonContext {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new CliError(`${file}: not a valid context file (${(err as Error).message}); delete it or run \`baton up\``, EXIT.usage);
+    throw new CliError(
+      `${file}: not a valid context file (${(err as Error).message}); delete it or run \`baton up\``,
+      EXIT.usage,
+    );
   }
   const parsed = BatonContext.safeParse(raw);
   if (!parsed.success) {
-    throw new CliError(`${file}: not a valid context file (${parsed.error.issues[0]?.message ?? 'invalid'})`, EXIT.usage);
+    throw new CliError(
+      `${file}: not a valid context file (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+      EXIT.usage,
+    );
   }
   return parsed.data;
 }
 
-export function resolveConnection(flags: ConnectionFlags, env = process.env, cwd = process.cwd()): ResolvedConnection {
+export function resolveConnection(
+  flags: ConnectionFlags,
+  env = process.env,
+  cwd = process.cwd(),
+): ResolvedConnection {
   const contextFile = findContextFile(cwd);
   const ctx = contextFile ? readContextFile(contextFile) : null;
-  const pick = <T>(flag: T | undefined, envName: string, fromCtx: T | null | undefined, fallback: T): [T, string] => {
+  const pick = <T>(
+    flag: T | undefined,
+    envName: string,
+    fromCtx: T | null | undefined,
+    fallback: T,
+  ): [T, string] => {
     if (flag !== undefined) return [flag, 'flag'];
     const e = env[envName];
     if (e !== undefined && e !== '') return [e as T, envName];

@@ -3,11 +3,16 @@
 import { Command } from 'commander';
 import { registerNatsCommands } from './nats-commands.js';
 import { registerUp } from './up.js';
+import { registerCatalogCommands } from './catalog-commands.js';
+import { registerAuditCommand } from './audit-command.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command('baton')
   .description('baton: jobs for fleets of endpoints on NATS JetStream')
-  .option('--server <url>', 'NATS URL (env BATON_NATS_URL; default from .baton/context.json, else nats://127.0.0.1:4222)')
+  .option(
+    '--server <url>',
+    'NATS URL (env BATON_NATS_URL; default from .baton/context.json, else nats://127.0.0.1:4222)',
+  )
   .option('--api <url>', 'backend API URL (env BATON_API_URL)')
   .option('--token <token>', 'API token (env BATON_TOKEN)')
   .option('--json', 'print JSON for programs instead of tables')
@@ -19,5 +24,7 @@ const program = new Command('baton')
 
 registerUp(program);
 registerNatsCommands(program);
+registerCatalogCommands(program);
+registerAuditCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,22 +1,35 @@
 import type { Command } from 'commander';
 import { ensureNatsServer } from '../shared/nats-binary.js';
-import { DEFAULT_LIMITS, ensureTopology, scaleLimits, topologyStatus, type TopologyOptions } from '../kv/index.js';
+import {
+  DEFAULT_LIMITS,
+  ensureTopology,
+  scaleLimits,
+  topologyStatus,
+  type TopologyOptions,
+} from '../kv/index.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatAge, formatBytes, formatTable, printJson } from './output.js';
 import { action, globals, withNats } from './runtime.js';
 
 /** Topology options from flags, then BATON_REPLICAS / BATON_LIMIT_SCALE, then defaults. */
-export function topologyOptions(flags: { replicas?: string; limitScale?: string }, env = process.env): TopologyOptions {
+export function topologyOptions(
+  flags: { replicas?: string; limitScale?: string },
+  env = process.env,
+): TopologyOptions {
   const num = (name: string, raw: string | undefined, fallback: number, integer: boolean) => {
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
     if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-      throw new CliError(`${name}: '${raw}' is not a ${integer ? 'positive whole number' : 'positive number'}`, EXIT.usage);
+      throw new CliError(
+        `${name}: '${raw}' is not a ${integer ? 'positive whole number' : 'positive number'}`,
+        EXIT.usage,
+      );
     }
     return n;
   };
   const replicas = num('--replicas', flags.replicas ?? env['BATON_REPLICAS'], 1, true);
-  if (![1, 3, 5].includes(replicas)) throw new CliError(`--replicas: '${replicas}' is not allowed; use 1, 3 or 5`, EXIT.usage);
+  if (![1, 3, 5].includes(replicas))
+    throw new CliError(`--replicas: '${replicas}' is not allowed; use 1, 3 or 5`, EXIT.usage);
   const scale = num('--limit-scale', flags.limitScale ?? env['BATON_LIMIT_SCALE'], 1, false);
   return { replicas, limits: scale === 1 ? DEFAULT_LIMITS : scaleLimits(DEFAULT_LIMITS, scale) };
 }
@@ -54,7 +67,9 @@ export function registerNatsCommands(program: Command): void {
           ]),
         );
         const count = (a: string) => changes.filter((c) => c.action === a).length;
-        console.log(`\n${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`);
+        console.log(
+          `\n${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`,
+        );
       }),
     );
 
@@ -73,7 +88,11 @@ export function registerNatsCommands(program: Command): void {
               { header: 'MSGS', value: (r) => (r.exists ? r.messages : 'missing'), align: 'right' },
               { header: 'USED', value: (r) => formatBytes(r.bytes), align: 'right' },
               { header: 'LIMIT', value: (r) => formatBytes(r.maxBytes), align: 'right' },
-              { header: 'USE%', value: (r) => (r.usedPercent === null ? '-' : `${r.usedPercent}%`), align: 'right' },
+              {
+                header: 'USE%',
+                value: (r) => (r.usedPercent === null ? '-' : `${r.usedPercent}%`),
+                align: 'right',
+              },
               { header: 'MAX AGE', value: (r) => formatAge(r.maxAgeMs) },
               { header: 'R', value: (r) => r.replicas, align: 'right' },
               { header: 'CONSUMERS', value: (r) => r.consumers, align: 'right' },

@@ -1,6 +1,10 @@
 // How the CLI prints: aligned tables for people, JSON for programs (`--json`).
 
-export type Column<T> = { header: string; value: (row: T) => string | number | null | undefined; align?: 'left' | 'right' };
+export type Column<T> = {
+  header: string;
+  value: (row: T) => string | number | null | undefined;
+  align?: 'left' | 'right';
+};
 
 /** Formats rows as an aligned text table with a header line. */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
@@ -35,7 +39,12 @@ export function formatAge(ms: number): string {
   if (ms <= 0) return 'none';
   const parts: string[] = [];
   let s = Math.round(ms / 1000);
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (s >= size) {
       parts.push(`${Math.floor(s / size)}${unit}`);
       s %= size;

@@ -60,7 +60,8 @@ export function action<A extends unknown[]>(
     } catch (err) {
       const { message, code } = classify(err);
       process.stderr.write(`baton: ${message}\n`);
-      if (process.env['BATON_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+      if (process.env['BATON_DEBUG'] && err instanceof Error && err.stack)
+        process.stderr.write(`${err.stack}\n`);
       process.exitCode = code;
     }
   };

@@ -61,7 +61,9 @@ async function startNats(binary: string, dataDir: string, port: number): Promise
     const hint = /address already in use/.test((err as Error).message)
       ? `\nport ${port} is taken: stop what uses it or pass --nats-port <port> (or 'random')`
       : '';
-    throw new CliError(`cannot start nats-server: ${(err as Error).message}${hint}`, EXIT.unavailable, { cause: err });
+    throw new CliError(`cannot start nats-server: ${(err as Error).message}${hint}`, EXIT.unavailable, {
+      cause: err,
+    });
   }
 }
 
@@ -71,7 +73,10 @@ export async function up(flags: UpFlags): Promise<void> {
   if (existsSync(contextFile)) {
     const prev = readContextFile(contextFile);
     if (prev.pid !== process.pid && isAlive(prev.pid)) {
-      throw new CliError(`baton up is already running in ${dataDir} (pid ${prev.pid}, NATS ${prev.natsUrl})`, EXIT.conflict);
+      throw new CliError(
+        `baton up is already running in ${dataDir} (pid ${prev.pid}, NATS ${prev.natsUrl})`,
+        EXIT.conflict,
+      );
     }
   }
   const topo = topologyOptions(flags);
@@ -96,7 +101,8 @@ export async function up(flags: UpFlags): Promise<void> {
   await writeFile(contextFile, `${JSON.stringify(ctx, null, 2)}\n`, { mode: 0o600 });
 
   const onEvent = (e: ServiceEvent) => {
-    if (e.kind === 'exited') say(`! ${e.name} exited (code ${e.code ?? e.signal}); restarting in ${e.restartInMs} ms`);
+    if (e.kind === 'exited')
+      say(`! ${e.name} exited (code ${e.code ?? e.signal}); restarting in ${e.restartInMs} ms`);
   };
   const services = platformServices(ctx, join(dataDir, 'logs')).map((s) => new Service(s, onEvent));
   for (const s of services) s.start();

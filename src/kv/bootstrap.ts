@@ -47,7 +47,8 @@ export function diffFields(have: Partial<StreamConfig>, want: ManagedFields): st
   const out: string[] = [];
   for (const [key, value] of Object.entries(want)) {
     const current = (have as Record<string, unknown>)[key];
-    if (!sameValue(current, value)) out.push(`${key}: ${JSON.stringify(current)} -> ${JSON.stringify(value)}`);
+    if (!sameValue(current, value))
+      out.push(`${key}: ${JSON.stringify(current)} -> ${JSON.stringify(value)}`);
   }
   return out;
 }
@@ -90,7 +91,11 @@ async function create(nc: NatsConnection, jsm: JetStreamManager, spec: ResourceS
 }
 
 /** Creates or reconciles one resource. */
-export async function ensureResource(nc: NatsConnection, jsm: JetStreamManager, spec: ResourceSpec): Promise<ResourceChange> {
+export async function ensureResource(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  spec: ResourceSpec,
+): Promise<ResourceChange> {
   const base = { kind: spec.kind, name: spec.name, stream: spec.stream };
   try {
     let info = await streamInfoOrNull(jsm, spec.stream);
@@ -107,9 +112,12 @@ export async function ensureResource(nc: NatsConnection, jsm: JetStreamManager, 
     }
     return { ...base, action, changes: action === 'created' ? [] : changes };
   } catch (err) {
-    throw new TopologyError(`cannot set up ${spec.kind} '${spec.name}' (stream ${spec.stream}): ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new TopologyError(
+      `cannot set up ${spec.kind} '${spec.name}' (stream ${spec.stream}): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -118,7 +126,10 @@ export async function ensureResource(nc: NatsConnection, jsm: JetStreamManager, 
  * managed fields (limits, subjects, replicas, history) of those that drifted. Returns one entry per
  * resource saying what was done.
  */
-export async function ensureTopology(nc: NatsConnection, opts: TopologyOptions = {}): Promise<ResourceChange[]> {
+export async function ensureTopology(
+  nc: NatsConnection,
+  opts: TopologyOptions = {},
+): Promise<ResourceChange[]> {
   const jsm = await jetstreamManager(nc);
   const out: ResourceChange[] = [];
   for (const spec of topologySpec(opts)) out.push(await ensureResource(nc, jsm, spec));

@@ -76,6 +76,7 @@ export function scaleLimits(limits: TopologyLimits, factor: number): TopologyLim
 
 /** Total bytes the topology reserves from the server's JetStream store. */
 export function reservedBytes(limits: TopologyLimits): number {
-  const sum = (rec: Record<string, { maxBytes: number }>) => Object.values(rec).reduce((a, v) => a + v.maxBytes, 0);
+  const sum = (rec: Record<string, { maxBytes: number }>) =>
+    Object.values(rec).reduce((a, v) => a + v.maxBytes, 0);
   return sum(limits.streams) + sum(limits.buckets) + sum(limits.objectStores);
 }

@@ -19,7 +19,10 @@ export type ResourceStatus = {
 };
 
 /** Usage of every resource of the topology against its limits, as the server reports it. */
-export async function topologyStatus(nc: NatsConnection, opts: TopologyOptions = {}): Promise<ResourceStatus[]> {
+export async function topologyStatus(
+  nc: NatsConnection,
+  opts: TopologyOptions = {},
+): Promise<ResourceStatus[]> {
   const jsm = await jetstreamManager(nc);
   const out: ResourceStatus[] = [];
   for (const spec of topologySpec(opts)) {

@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  credsAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { MIN_NATS_VERSION, versionAtLeast } from './nats-binary.js';
 
 export type ConnectOptions = {
@@ -59,7 +64,9 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
   }
   if (nc.info && nc.info.jetstream !== true) {
     await nc.close();
-    throw new NatsConnectError(`nats-server at ${servers.join(', ')} has JetStream disabled; start it with -js`);
+    throw new NatsConnectError(
+      `nats-server at ${servers.join(', ')} has JetStream disabled; start it with -js`,
+    );
   }
   return nc;
 }

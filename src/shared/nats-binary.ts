@@ -51,7 +51,8 @@ async function isExecutable(path: string): Promise<boolean> {
 export async function binaryVersion(path: string): Promise<string> {
   const { stdout } = await run(path, ['--version'], { timeout: 10_000 });
   const v = parseVersion(stdout);
-  if (!v) throw new NatsBinaryError(`${path} --version printed ${JSON.stringify(stdout.trim())}, not a version`);
+  if (!v)
+    throw new NatsBinaryError(`${path} --version printed ${JSON.stringify(stdout.trim())}, not a version`);
   return v.join('.');
 }
 

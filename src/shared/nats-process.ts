@@ -81,7 +81,11 @@ export async function startNatsProcess(opts: NatsProcessOptions): Promise<NatsPr
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 15_000);
   let url: string | undefined;
   while (!url) {
-    const early = await Promise.race([exited.then((c) => `exited with code ${c}`), spawnError.then((e) => e.message), delay(25).then(() => null)]);
+    const early = await Promise.race([
+      exited.then((c) => `exited with code ${c}`),
+      spawnError.then((e) => e.message),
+      delay(25).then(() => null),
+    ]);
     if (early !== null) {
       throw new NatsProcessError(`nats-server ${early} before it was ready:\n${tail.join('\n')}`);
     }
@@ -93,7 +97,9 @@ export async function startNatsProcess(opts: NatsProcessOptions): Promise<NatsPr
     }
     if (!url && Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new NatsProcessError(`nats-server did not listen within ${opts.readyTimeoutMs ?? 15_000} ms:\n${tail.join('\n')}`);
+      throw new NatsProcessError(
+        `nats-server did not listen within ${opts.readyTimeoutMs ?? 15_000} ms:\n${tail.join('\n')}`,
+      );
     }
   }
   const port = Number(new URL(url).port);

@@ -11,7 +11,8 @@ export function projectRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find baton's package.json above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new Error(`cannot find baton's package.json above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

@@ -103,6 +103,14 @@ export type { InventoryInput } from './inventory.js';
 export { OBS_KINDS, ObsEvent, ObsSource, encodeObsEvent, parseObsEvent } from './obs-event.js';
 export type { KnownObsKind, ObsEventInput } from './obs-event.js';
 
+export { ManifestError, formatIssue } from './manifest-error.js';
+export type { ManifestIssue } from './manifest-error.js';
+export { MANIFEST_KINDS, parseManifestFile, parseManifestFiles } from './manifest-file.js';
+export type { ManifestKind, ManifestSource, ParsedJob, ParsedManifests, RawDoc } from './manifest-file.js';
+export { manifestIssues } from './manifest-issues.js';
+export { MAX_MANIFEST_BYTES, decodeManifestText } from './manifest-text.js';
+export { JobManifest, JobManifestInput, manifestJsonSchema, toJobManifest } from './manifest.js';
+
 export {
   INLINE_OUTPUT_LIMIT,
   InlineOutput,
@@ -116,6 +124,9 @@ export {
 
 export { RunEvent, RunEventKind, encodeRunEvent, parseRunEvent, runEventIdFor } from './run-event.js';
 export type { RunEventInput } from './run-event.js';
+
+export { RunStart, parseRunStart } from './run-start.js';
+export type { RunStartInput } from './run-start.js';
 
 export {
   CTL_VERBS,

@@ -22,7 +22,9 @@ export function baton(args: string[], opts: CliOptions = {}): Promise<CliResult>
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`baton ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\n${stderr}`));
+      reject(
+        new Error(`baton ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\n${stderr}`),
+      );
     }, opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -46,7 +46,13 @@ export async function startTestServer(extraArgs: string[] = []): Promise<TestSer
   const dir = await mkdtemp(join(tmpdir(), 'baton-nats-'));
   const bin = await binary();
   const launch = (port: number) =>
-    startNatsProcess({ binary: bin, storeDir: join(dir, 'store'), runDir: join(dir, 'run'), port, extraArgs });
+    startNatsProcess({
+      binary: bin,
+      storeDir: join(dir, 'store'),
+      runDir: join(dir, 'run'),
+      port,
+      extraArgs,
+    });
   let proc: NatsProcess | null = await launch(-1);
   const port = proc.port;
   const url = proc.url;

@@ -1,7 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { BUCKETS, OBJECT_STORES, STREAMS, ensureTopology, topologySpec, topologyStatus } from '../../src/kv/index.js';
+import {
+  BUCKETS,
+  OBJECT_STORES,
+  STREAMS,
+  ensureTopology,
+  topologySpec,
+  topologyStatus,
+} from '../../src/kv/index.js';
 import { startTestServer, TEST_TOPOLOGY, type TestServer } from '../helpers/nats-server.js';
 
 describe('topology bootstrap against a real nats-server', () => {
@@ -15,9 +22,16 @@ describe('topology bootstrap against a real nats-server', () => {
     const nc = await srv.connect();
     const first = await ensureTopology(nc, TEST_TOPOLOGY);
     const names = first.map((c) => c.name).sort();
-    const expected = [...Object.values(STREAMS), ...Object.values(BUCKETS), ...Object.values(OBJECT_STORES)].sort();
+    const expected = [
+      ...Object.values(STREAMS),
+      ...Object.values(BUCKETS),
+      ...Object.values(OBJECT_STORES),
+    ].sort();
     assert.deepEqual(names, expected);
-    assert.ok(first.every((c) => c.action === 'created'), JSON.stringify(first));
+    assert.ok(
+      first.every((c) => c.action === 'created'),
+      JSON.stringify(first),
+    );
 
     const second = await ensureTopology(nc, TEST_TOPOLOGY);
     assert.deepEqual(

@@ -29,7 +29,9 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
 
   const first = startUp(cwd);
   t.after(() => first.child.kill('SIGKILL'));
-  await waitFor('baton up to be ready', () => first.output().includes('Press Ctrl-C to stop.'), { timeoutMs: 30_000 });
+  await waitFor('baton up to be ready', () => first.output().includes('Press Ctrl-C to stop.'), {
+    timeoutMs: 30_000,
+  });
   assert.match(first.output(), /nats-server \d+\.\d+\.\d+\s+nats:\/\/127\.0\.0\.1:\d+/);
   assert.match(first.output(), /19 resources: 19 created/);
   const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string };
@@ -56,7 +58,9 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
 
   const second = startUp(cwd);
   t.after(() => second.child.kill('SIGKILL'));
-  await waitFor('baton up to restart', () => second.output().includes('Press Ctrl-C to stop.'), { timeoutMs: 30_000 });
+  await waitFor('baton up to restart', () => second.output().includes('Press Ctrl-C to stop.'), {
+    timeoutMs: 30_000,
+  });
   assert.match(second.output(), /19 resources: 0 created, 0 updated/);
   const ctx2 = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string };
   const nc2 = await connectNats({ servers: ctx2.natsUrl, name: 'test' });

@@ -35,14 +35,24 @@ describe('connection resolution: flag > env > context file > default', () => {
     const dir = await mkdtemp(join(tmpdir(), 'baton-ctx-'));
     await mkdir(join(dir, '.baton'));
     await mkdir(join(dir, 'jobs', 'linux'), { recursive: true });
-    const ctx = { natsUrl: 'nats://127.0.0.1:1111', apiUrl: 'http://127.0.0.1:2222', token: 'tok', dataDir: dir, pid: 1, startedAt: '2026-11-24T00:00:00Z' };
+    const ctx = {
+      natsUrl: 'nats://127.0.0.1:1111',
+      apiUrl: 'http://127.0.0.1:2222',
+      token: 'tok',
+      dataDir: dir,
+      pid: 1,
+      startedAt: '2026-11-24T00:00:00Z',
+    };
     await writeFile(join(dir, '.baton', 'context.json'), JSON.stringify(ctx));
     const sub = join(dir, 'jobs', 'linux');
     assert.equal(resolveConnection({}, {}, sub).natsUrl, 'nats://127.0.0.1:1111');
     assert.equal(resolveConnection({}, {}, sub).apiUrl, 'http://127.0.0.1:2222');
     assert.equal(resolveConnection({}, { BATON_NATS_URL: 'nats://env:1' }, sub).natsUrl, 'nats://env:1');
     assert.equal(resolveConnection({}, { BATON_NATS_URL: 'nats://env:1' }, sub).from.nats, 'BATON_NATS_URL');
-    assert.equal(resolveConnection({ server: 'nats://flag:1' }, { BATON_NATS_URL: 'nats://env:1' }, sub).natsUrl, 'nats://flag:1');
+    assert.equal(
+      resolveConnection({ server: 'nats://flag:1' }, { BATON_NATS_URL: 'nats://env:1' }, sub).natsUrl,
+      'nats://flag:1',
+    );
     assert.equal(resolveConnection({}, { BATON_TOKEN: 'other' }, sub).token, 'other');
   });
   test('a corrupt context file is a clear usage error', async () => {
@@ -71,22 +81,36 @@ describe('topology limits', () => {
   test('topology options from flags and env, with precise errors', () => {
     assert.equal(topologyOptions({}, {}).replicas, 1);
     assert.equal(topologyOptions({}, { BATON_REPLICAS: '3' }).replicas, 3);
-    assert.throws(() => topologyOptions({ replicas: '2' }, {}), /--replicas: '2' is not allowed; use 1, 3 or 5/);
-    assert.throws(() => topologyOptions({ limitScale: '-1' }, {}), /--limit-scale: '-1' is not a positive number/);
+    assert.throws(
+      () => topologyOptions({ replicas: '2' }, {}),
+      /--replicas: '2' is not allowed; use 1, 3 or 5/,
+    );
+    assert.throws(
+      () => topologyOptions({ limitScale: '-1' }, {}),
+      /--limit-scale: '-1' is not a positive number/,
+    );
   });
   test('diffFields names each drifted field with old and new value', () => {
     const want = { max_age: 0, max_bytes: 10, num_replicas: 1, description: 'd' };
     assert.deepEqual(diffFields({ max_age: 0, max_bytes: 10, num_replicas: 1, description: 'd' }, want), []);
-    assert.deepEqual(diffFields({ max_age: 0, max_bytes: 20, num_replicas: 1, description: 'd' }, want), ['max_bytes: 20 -> 10']);
+    assert.deepEqual(diffFields({ max_age: 0, max_bytes: 20, num_replicas: 1, description: 'd' }, want), [
+      'max_bytes: 20 -> 10',
+    ]);
   });
 });
 
 describe('CLI output', () => {
   test('tables align columns under their headers', () => {
-    const out = formatTable([{ a: 'x', n: 5 }, { a: 'longer', n: 123 }], [
-      { header: 'NAME', value: (r) => r.a },
-      { header: 'N', value: (r) => r.n, align: 'right' },
-    ]);
+    const out = formatTable(
+      [
+        { a: 'x', n: 5 },
+        { a: 'longer', n: 123 },
+      ],
+      [
+        { header: 'NAME', value: (r) => r.a },
+        { header: 'N', value: (r) => r.n, align: 'right' },
+      ],
+    );
     assert.equal(out, 'NAME      N\nx         5\nlonger  123');
   });
   test('bytes and ages read like a person would write them', () => {

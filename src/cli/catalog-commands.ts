@@ -1,0 +1,316 @@
+// `baton apply`, `baton jobs ...`, `baton revoke|unrevoke`, `baton schema`: the job catalog.
+// These talk to NATS directly, so they work without the backend.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { manifestJsonSchema, parseManifestFile, parseManifestFiles } from '../wire/index.js';
+import {
+  JobStore,
+  executeApply,
+  planApply,
+  publishAudit,
+  type ApplyInput,
+  type JobRecord,
+  type PlanItem,
+} from '../kv/index.js';
+import { cliActor, fileOrigin } from './actor.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { readManifestFiles } from './manifest-files.js';
+import { formatTable, printJson } from './output.js';
+import { action, globals, withNats } from './runtime.js';
+
+function jobSummary(j: JobRecord) {
+  return {
+    id: j.id,
+    version: j.manifest.version,
+    status: j.status,
+    revision: j.revision,
+    pinnedVersion: j.pinnedVersion,
+    updatedAt: j.written.at,
+    updatedBy: j.written.actor.name,
+    via: j.written.via,
+    description: j.manifest.description ?? null,
+    tags: j.manifest.tags,
+  };
+}
+
+function planRow(p: PlanItem & { revision?: number | null }) {
+  return {
+    id: p.id,
+    action: p.action,
+    file: `${p.job.file}:${p.job.line}`,
+    revisionBefore: p.baseRevision,
+    revision: p.revision ?? null,
+    changes: p.changes,
+    revoked: p.revoked ?? false,
+    reason: p.reason ?? null,
+  };
+}
+
+async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; force?: boolean }) {
+  const json = globals(cmd).json;
+  const parsed = parseManifestFiles(await readManifestFiles(paths));
+  if (parsed.others.length > 0) {
+    const o = parsed.others[0]!;
+    throw new CliError(
+      `${o.file}:${o.line}: kind '${o.kind}' is not supported by this version of baton yet`,
+      EXIT.usage,
+    );
+  }
+  if (parsed.jobs.length === 0) throw new CliError(`${paths.join(', ')}: no job documents found`, EXIT.usage);
+  const inputs: ApplyInput[] = [];
+  for (const j of parsed.jobs) inputs.push({ ...j, ...(await fileOrigin(j.file)) });
+  return withNats(cmd, async (nc) => {
+    const store = await JobStore.open(nc);
+    const plan = await planApply(store, inputs, { force: flags.force });
+    const refused = plan.filter((p) => p.action === 'refused');
+    const print = (rows: ReturnType<typeof planRow>[], title: string) => {
+      if (json)
+        return printJson({ dryRun: Boolean(flags.dryRun), applied: title === 'applied', objects: rows });
+      console.log(
+        formatTable(rows, [
+          { header: 'JOB', value: (r) => r.id },
+          { header: 'ACTION', value: (r) => (r.revoked ? `${r.action} (revoked)` : r.action) },
+          {
+            header: 'REVISION',
+            value: (r) =>
+              (r.action === 'create' || r.action === 'update') && r.revision !== null
+                ? `${r.revisionBefore ?? '-'} -> ${r.revision}`
+                : (r.revisionBefore ?? '-'),
+          },
+          { header: 'FILE', value: (r) => r.file },
+          { header: 'CHANGES', value: (r) => r.changes.join(', ') },
+        ]),
+      );
+      for (const r of rows) if (r.reason) process.stderr.write(`baton: refused: ${r.reason}\n`);
+      const n = (a: string) => rows.filter((r) => r.action === a).length;
+      console.log(
+        `\n${title}: ${n('create')} created, ${n('update')} updated, ${n('unchanged')} unchanged, ${n('refused')} refused`,
+      );
+    };
+    if (refused.length > 0) {
+      print(plan.map(planRow), 'nothing applied');
+      return EXIT.conflict;
+    }
+    if (flags.dryRun) {
+      print(plan.map(planRow), 'dry run, nothing written');
+      return;
+    }
+    const results = await executeApply(nc, store, plan, { actor: cliActor(), source: { via: 'apply' } });
+    print(results.map(planRow), 'applied');
+  });
+}
+
+function openEditor(file: string): void {
+  const editor = process.env['VISUAL'] || process.env['EDITOR'] || 'vi';
+  const r = spawnSync(editor, [file], { stdio: 'inherit', shell: true });
+  if (r.status !== 0)
+    throw new CliError(
+      `editor '${editor}' exited with ${r.status ?? r.signal}; nothing was changed`,
+      EXIT.failed,
+    );
+}
+
+async function edit(cmd: Command, id: string, flags: { file?: string }) {
+  return withNats(cmd, async (nc) => {
+    const store = await JobStore.open(nc);
+    const current = await store.require(id);
+    let text: Uint8Array | string;
+    let label: string;
+    if (flags.file) {
+      const [only] = await readManifestFiles([flags.file]);
+      text = only!.text;
+      label = flags.file;
+    } else {
+      const dir = await mkdtemp(join(tmpdir(), 'baton-edit-'));
+      label = join(dir, `${id}.yaml`);
+      await writeFile(label, current.yaml ?? '');
+      try {
+        openEditor(label);
+        text = await readFile(label);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    const { jobs, others } = parseManifestFile(text, label);
+    if (jobs.length !== 1 || others.length > 0)
+      throw new CliError(`${label}: must hold exactly one job document`, EXIT.usage);
+    const job = jobs[0]!;
+    if (job.manifest.id !== id) {
+      throw new CliError(
+        `${label}:${job.line}: id '${job.manifest.id}' does not match the job being edited ('${id}')`,
+        EXIT.usage,
+      );
+    }
+    if (job.yaml === current.yaml) {
+      if (!globals(cmd).json) console.log(`job ${id}: no change (revision ${current.revision})`);
+      else printJson({ id, changed: false, revision: current.revision });
+      return;
+    }
+    const meta = { actor: cliActor(), source: { via: 'cli' as const } };
+    const revision = await store.put(job.manifest, job.yaml, current.revision, meta);
+    const receipt = await publishAudit(nc, {
+      ...meta,
+      action: 'job.update',
+      target: { kind: 'job', id },
+      revisionBefore: current.revision,
+      revisionAfter: revision,
+      summary: `edited job ${id} (version ${job.manifest.version})`,
+      details: { version: job.manifest.version },
+    });
+    if (globals(cmd).json)
+      printJson({ id, changed: true, revisionBefore: current.revision, revision, receiptId: receipt.id });
+    else console.log(`job ${id}: revision ${current.revision} -> ${revision}`);
+  });
+}
+
+async function setStatus(nc: NatsConnection, cmd: Command, id: string, status: 'ACTIVE' | 'REVOKED') {
+  const store = await JobStore.open(nc);
+  const job = await store.require(id);
+  const verb = status === 'REVOKED' ? 'revoke' : 'unrevoke';
+  if (job.status === status) {
+    if (globals(cmd).json) printJson({ id, status, changed: false });
+    else console.log(`job ${id} is already ${status}`);
+    return;
+  }
+  const actor = cliActor();
+  const [before, after] = await store.setStatus(id, status);
+  await publishAudit(nc, {
+    actor,
+    action: `job.${verb}`,
+    target: { kind: 'job', id },
+    revisionBefore: before,
+    revisionAfter: after,
+    source: { via: 'cli' },
+    summary: `${verb}d job ${id}`,
+    details: { bucket: 'script_status', status },
+  });
+  if (globals(cmd).json) printJson({ id, status, changed: true, revisionBefore: before, revision: after });
+  else console.log(`job ${id}: ${status}`);
+}
+
+export function registerCatalogCommands(program: Command): void {
+  program
+    .command('apply')
+    .description('register job manifests from files or folders; nothing is applied on any error')
+    .requiredOption('-f, --file <path...>', 'manifest files or folders (*.yaml, *.yml)')
+    .option('--dry-run', 'show what would change, write nothing')
+    .option('--force', 'overwrite objects edited by a person since the last apply, recreate deleted ones')
+    .action(
+      action(async function (this: Command, flags: { file: string[]; dryRun?: boolean; force?: boolean }) {
+        return apply(this, flags.file, flags);
+      }),
+    );
+
+  const jobs = program.command('jobs').description('the job catalog');
+  jobs
+    .command('ls')
+    .description('list jobs')
+    .action(
+      action(async function (this: Command) {
+        const rows = await withNats(this, async (nc) =>
+          (await (await JobStore.open(nc)).list()).map(jobSummary),
+        );
+        if (globals(this).json) return printJson(rows);
+        console.log(formatTable(rows, [
+      { header: 'JOB', value: (r) => r.id },
+      { header: 'VERSION', value: (r) => r.version },
+      { header: 'STATUS', value: (r) => r.status },
+      { header: 'REV', value: (r) => r.revision, align: 'right' },
+      { header: 'UPDATED', value: (r) => r.updatedAt },
+      { header: 'BY', value: (r) => `${r.updatedBy} (${r.via})` },
+      { header: 'DESCRIPTION', value: (r) => r.description ?? '' },
+    ])); // prettier-ignore
+      }),
+    );
+
+  jobs
+    .command('show <id>')
+    .description('one job; --yaml prints the YAML exactly as applied')
+    .option('--yaml', 'print the verbatim YAML')
+    .action(
+      action(async function (this: Command, id: string, flags: { yaml?: boolean }) {
+        const job = await withNats(this, async (nc) => (await JobStore.open(nc)).require(id));
+        if (flags.yaml) return void process.stdout.write(job.yaml ?? '');
+        if (globals(this).json)
+          return printJson({
+            ...jobSummary(job),
+            manifest: job.manifest,
+            written: job.written,
+            yaml: job.yaml,
+          });
+        const m = job.manifest;
+        console.log([
+        `job         ${job.id}`,
+        `version     ${m.version} (pinned ${job.pinnedVersion ?? '-'})`,
+        `status      ${job.status}`,
+        `revision    ${job.revision}, written ${job.written.at} by ${job.written.actor.name} via ${job.written.via}${job.written.file ? ` from ${job.written.file}` : ''}`,
+        ...(m.description ? [`description ${m.description}`] : []),
+        ...(m.tags.length ? [`tags        ${m.tags.join(', ')}`] : []),
+        `shell       ${m.execute.shell}, timeout ${m.execute.timeoutMs / 1000}s, run as ${m.execute.runAs}${m.execute.cwd ? `, cwd ${m.execute.cwd}` : ''}`,
+        ...(Object.keys(m.execute.env).length ? [`env         ${Object.entries(m.execute.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+        'script:',
+        ...m.execute.script.trimEnd().split('\n').map((l) => `  ${l}`),
+      ].join('\n')); // prettier-ignore
+      }),
+    );
+
+  jobs.command('edit <id>').description('edit a job as a person (in $EDITOR, or from -f); compare-and-swap on its revision')
+    .option('-f, --file <path>', 'take the new YAML from this file instead of opening an editor')
+    .action(action(async function (this: Command, id: string, flags: { file?: string }) {
+      return edit(this, id, flags);
+    })); // prettier-ignore
+
+  jobs.command('rm <id>').description('delete a job: it is revoked, its version pin and history kept')
+    .action(action(async function (this: Command, id: string) {
+      await withNats(this, async (nc) => {
+        const store = await JobStore.open(nc);
+        const job = await store.require(id);
+        const revision = await store.remove(id, job.revision);
+        await publishAudit(nc, {
+          actor: cliActor(), action: 'job.delete', target: { kind: 'job', id },
+          revisionBefore: job.revision, revisionAfter: null, source: { via: 'cli' },
+          summary: `deleted job ${id} (version ${job.manifest.version}; revoked, pin kept)`,
+          details: { tombstoneRevision: revision, version: job.manifest.version },
+        }); // prettier-ignore
+        if (globals(this).json) printJson({ id, deleted: true, revisionBefore: job.revision });
+        else console.log(`job ${id}: deleted (revoked; revision ${job.revision} kept in history)`);
+      });
+    })); // prettier-ignore
+
+  jobs.command('export <dir>').description('write every job\'s YAML, byte for byte as applied, to <dir>/<id>.yaml')
+    .action(action(async function (this: Command, dir: string) {
+      const all = await withNats(this, async (nc) => (await JobStore.open(nc)).list());
+      await mkdir(dir, { recursive: true });
+      const written: string[] = [];
+      for (const j of all) {
+        if (j.yaml === null) {
+          process.stderr.write(`baton: job ${j.id} has no stored YAML; skipped\n`);
+          continue;
+        }
+        const path = join(dir, `${j.id}.yaml`);
+        await writeFile(path, j.yaml);
+        written.push(path);
+      }
+      if (globals(this).json) printJson({ files: written });
+      else console.log(`${written.length} jobs exported to ${dir}`);
+    })); // prettier-ignore
+
+  program.command('revoke <id>').description('stop a job from running anywhere (agents skip it)')
+    .action(action(async function (this: Command, id: string) {
+      await withNats(this, (nc) => setStatus(nc, this, id, 'REVOKED'));
+    })); // prettier-ignore
+  program.command('unrevoke <id>').description('allow a revoked job to run again')
+    .action(action(async function (this: Command, id: string) {
+      await withNats(this, (nc) => setStatus(nc, this, id, 'ACTIVE'));
+    })); // prettier-ignore
+
+  program.command('schema <kind>').description("JSON Schema of a manifest kind ('job') for editors")
+    .action(action(async (kind: string) => {
+      if (kind !== 'job') throw new CliError(`schema: unknown kind '${kind}'; expected 'job'`, EXIT.usage);
+      printJson(manifestJsonSchema());
+    })); // prettier-ignore
+}

@@ -1,0 +1,144 @@
+// `apply` of job manifests in two steps: plan (read-only, what would change and what is refused)
+// and execute (compare-and-swap writes with a receipt each). Dry-run is the plan alone.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ParsedJob } from '../wire/index.js';
+import { publishAudit } from './audit-log.js';
+import { isHumanEdit, type JobRecord, type JobStore, type WriteMeta } from './job-store.js';
+
+/** A parsed job with the commit its file came from (when the file is in a git repository). */
+export type ApplyInput = ParsedJob & { gitCommit?: string };
+
+export type PlanAction = 'create' | 'update' | 'unchanged' | 'refused';
+
+export type PlanItem = {
+  id: string;
+  action: PlanAction;
+  job: ApplyInput;
+  /** The `jobs` revision the write will be conditional on (null: create). */
+  baseRevision: number | null;
+  /** Manifest fields that change (`execute.script`, `version`), or `yaml (formatting/comments)`. */
+  changes: string[];
+  /** Why the object is refused, naming the revision, author and time. */
+  reason?: string;
+  /** The job is revoked; apply updates it but leaves it revoked. */
+  revoked?: boolean;
+};
+
+export type ApplyOptions = { force?: boolean };
+
+/** Dotted paths of the leaves that differ between two JSON values. */
+export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+  if (
+    typeof a === 'object' &&
+    a !== null &&
+    typeof b === 'object' &&
+    b !== null &&
+    !Array.isArray(a) &&
+    !Array.isArray(b)
+  ) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) =>
+      changedPaths(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        prefix ? `${prefix}.${k}` : k,
+      ),
+    );
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || '(root)'];
+}
+
+function planOne(
+  job: ApplyInput,
+  current: JobRecord | null,
+  tomb: { revision: number; deletedAt: string } | null,
+  opts: ApplyOptions,
+): PlanItem {
+  const id = job.manifest.id;
+  if (!current) {
+    if (tomb && !opts.force) {
+      return {
+        id, job, action: 'refused', baseRevision: tomb.revision, changes: [],
+        reason: `job '${id}' was deleted at revision ${tomb.revision} (${tomb.deletedAt}); pass --force to recreate it`,
+      }; // prettier-ignore
+    }
+    return { id, job, action: 'create', baseRevision: tomb?.revision ?? null, changes: [] };
+  }
+  const changes = changedPaths(current.manifest, job.manifest);
+  if (current.yaml !== job.yaml && changes.length === 0) changes.push('yaml (formatting or comments)');
+  const revoked = current.status === 'REVOKED';
+  if (changes.length === 0)
+    return { id, job, action: 'unchanged', baseRevision: current.revision, changes, revoked };
+  if (isHumanEdit(current.written) && !opts.force) {
+    const w = current.written;
+    return {
+      id, job, action: 'refused', baseRevision: current.revision, changes, revoked,
+      reason: `job '${id}' revision ${current.revision} was edited by ${w.actor.name} via ${w.via} at ${w.at} since the last apply; pass --force to overwrite it`,
+    }; // prettier-ignore
+  }
+  return { id, job, action: 'update', baseRevision: current.revision, changes, revoked };
+}
+
+/** What an apply would do, object by object. Reads only. */
+export async function planApply(
+  store: JobStore,
+  jobs: readonly ApplyInput[],
+  opts: ApplyOptions = {},
+): Promise<PlanItem[]> {
+  const out: PlanItem[] = [];
+  for (const job of jobs) {
+    const current = await store.get(job.manifest.id);
+    const tomb = current ? null : await store.deleted(job.manifest.id);
+    out.push(planOne(job, current, tomb, opts));
+  }
+  return out;
+}
+
+export type ApplyResult = PlanItem & { revision: number | null; receiptId: string | null };
+
+/**
+ * Writes the `create` and `update` items of a plan, each conditional on the revision the plan
+ * read, each with a receipt (`job.create` / `job.update`). Refused and unchanged items are
+ * returned as they are. A concurrent write between plan and execute surfaces as ConflictError.
+ */
+export async function executeApply(
+  nc: NatsConnection,
+  store: JobStore,
+  plan: readonly PlanItem[],
+  meta: WriteMeta,
+): Promise<ApplyResult[]> {
+  const out: ApplyResult[] = [];
+  for (const item of plan) {
+    if (item.action !== 'create' && item.action !== 'update') {
+      out.push({ ...item, revision: item.baseRevision, receiptId: null });
+      continue;
+    }
+    const { gitCommit } = item.job;
+    const source = { ...meta.source, file: item.job.file, ...(gitCommit ? { gitCommit } : {}) };
+    const revision = await store.put(
+      item.job.manifest,
+      item.job.yaml,
+      item.baseRevision,
+      { ...meta, source },
+      {
+        activate: item.action === 'create',
+      },
+    );
+    const m = item.job.manifest;
+    const receipt = await publishAudit(nc, {
+      actor: meta.actor,
+      action: item.action === 'create' ? 'job.create' : 'job.update',
+      target: { kind: 'job', id: item.id },
+      revisionBefore: item.baseRevision,
+      revisionAfter: revision,
+      source,
+      summary:
+        item.action === 'create'
+          ? `created job ${item.id} version ${m.version}`
+          : `updated job ${item.id} to version ${m.version} (${item.changes.join(', ')})`.slice(0, 300),
+      details: { version: m.version, changes: item.changes },
+    });
+    out.push({ ...item, revision, receiptId: receipt.id });
+  }
+  return out;
+}
