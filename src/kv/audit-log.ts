@@ -24,6 +24,8 @@ export type AuditDraft = {
   source: AuditSource;
   summary: string;
   details?: AuditEventInput['details'];
+  /** A deterministic receipt id, so replicas doing the same change publish one receipt. Default: a new id. */
+  id?: string;
 };
 
 export class AuditPublishError extends Error {
@@ -41,7 +43,8 @@ export async function publishAudit(
   draft: AuditDraft,
   now = new Date(),
 ): Promise<AuditEvent> {
-  const event = { v: 1 as const, id: newId(now.getTime()), at: now.toISOString(), ...draft };
+  const { id, ...rest } = draft;
+  const event = { v: 1 as const, id: id ?? newId(now.getTime()), at: now.toISOString(), ...rest };
   const data = encodeAuditEvent(event);
   const js = jetstream(nc);
   let lastError: unknown;

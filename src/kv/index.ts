@@ -15,3 +15,6 @@ export { changedPaths, executeApply, planApply } from './job-apply.js';
 export type { ApplyInput, ApplyOptions, ApplyResult, PlanAction, PlanItem } from './job-apply.js';
 export { JobStore, StoredJob, WriteStamp, isHumanEdit, stampOf } from './job-store.js';
 export type { DeletedJob, JobRecord, JobStatus, WriteMeta } from './job-store.js';
+export { AgentDirectory, GroupList } from './agent-directory.js';
+export { DEFAULT_ADHOC_DEADLINE_MS, startExecution } from './exec-publisher.js';
+export type { StartExecution, StartedExecution } from './exec-publisher.js';

@@ -1,0 +1,101 @@
+// Who is in the fleet: the `agents_state` bucket (written by agents) and `agent_groups` (written by
+// operators). Used to resolve a target to the endpoints an execution expects answers from.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+import { z } from 'zod';
+import { GroupName, parseAgentState, type AgentState, type ExecTarget } from '../wire/index.js';
+import { BUCKETS } from './names.js';
+import { ConflictError, isRevisionMismatch } from './errors.js';
+
+/** The value of an `agent_groups` key: the pc's group names, sorted, no duplicates. */
+export const GroupList = z.array(GroupName);
+
+const decoder = new TextDecoder();
+
+export class AgentDirectory {
+  private constructor(
+    private readonly states: KV,
+    private readonly groups: KV,
+  ) {}
+
+  static async open(nc: NatsConnection): Promise<AgentDirectory> {
+    const kvm = new Kvm(nc);
+    return new AgentDirectory(await kvm.open(BUCKETS.agentsState), await kvm.open(BUCKETS.agentGroups));
+  }
+
+  /** Every agent that ever reported state; unreadable entries are skipped (and counted). */
+  async list(): Promise<{ agents: AgentState[]; invalid: string[] }> {
+    const agents: AgentState[] = [];
+    const invalid: string[] = [];
+    for await (const key of await this.states.keys()) {
+      const e = await this.states.get(key);
+      if (!e || e.operation !== 'PUT') continue;
+      try {
+        agents.push(parseAgentState(e.value));
+      } catch {
+        invalid.push(key);
+      }
+    }
+    return { agents: agents.sort((a, b) => a.pcId.localeCompare(b.pcId)), invalid };
+  }
+
+  /** The group memberships of a pc, with the KV revision (null when never set). */
+  async groupsOf(pcId: string): Promise<{ groups: string[]; revision: number | null }> {
+    const e = await this.groups.get(pcId);
+    if (!e || e.operation !== 'PUT') return { groups: [], revision: e?.revision ?? null };
+    return { groups: GroupList.parse(JSON.parse(decoder.decode(e.value))), revision: e.revision };
+  }
+
+  /** Every pc's groups (pcs with a membership entry). */
+  async allGroups(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for await (const key of await this.groups.keys()) out.set(key, (await this.groupsOf(key)).groups);
+    return out;
+  }
+
+  /**
+   * Sets a pc's groups with compare-and-swap on `expectedRevision` (null: expect no entry).
+   * Returns the new revision.
+   */
+  async setGroups(pcId: string, groups: readonly string[], expectedRevision: number | null): Promise<number> {
+    const value = new TextEncoder().encode(JSON.stringify(GroupList.parse([...new Set(groups)].sort())));
+    try {
+      return expectedRevision === null
+        ? await this.groups.create(pcId, value)
+        : await this.groups.update(pcId, value, expectedRevision);
+    } catch (err) {
+      if (!isRevisionMismatch(err)) throw err;
+      throw new ConflictError(`the groups of '${pcId}' changed concurrently; try again`, { cause: err });
+    }
+  }
+
+  /**
+   * The pcs an execution on `targets` expects answers from: every known agent for `all`, the
+   * members of each group, and each named pc (known or not: it may be offline and catch up).
+   */
+  async resolve(targets: readonly ExecTarget[]): Promise<string[]> {
+    const pcs = new Set<string>();
+    const needAll = targets.some((t) => t.kind === 'all');
+    const needGroups = targets.some((t) => t.kind === 'group');
+    const known = needAll || needGroups ? (await this.list()).agents : [];
+    const memberships = needGroups ? await this.allGroups() : new Map<string, string[]>();
+    for (const t of targets) {
+      switch (t.kind) {
+        case 'all':
+          for (const a of known) pcs.add(a.pcId);
+          break;
+        case 'group':
+          for (const [pc, groups] of memberships) if (groups.includes(t.group)) pcs.add(pc);
+          break;
+        case 'pc':
+          pcs.add(t.pcId);
+          break;
+        default: {
+          const never: never = t;
+          throw new Error(`unknown target ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    return [...pcs].sort();
+  }
+}
