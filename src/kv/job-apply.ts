@@ -3,7 +3,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ParsedJob } from '../wire/index.js';
 import { publishAudit } from './audit-log.js';
-import { isHumanEdit, type JobRecord, type JobStore, type WriteMeta } from './job-store.js';
+import { isHumanEdit, type JobRecord, type JobStore, type WriteMeta, type WriteStamp } from './job-store.js';
 
 /** A parsed job with the commit its file came from (when the file is in a git repository). */
 export type ApplyInput = ParsedJob & { gitCommit?: string };
@@ -48,6 +48,52 @@ export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || '(root)'];
 }
 
+/** What the plan of one object of any kind decided; the kind-specific item adds its input. */
+export type PlanCore = {
+  action: PlanAction;
+  baseRevision: number | null;
+  changes: string[];
+  reason?: string;
+};
+
+/** The stored object a plan compares against: its value, YAML, stamp and revision. */
+export type PlanCurrent = { value: unknown; yaml: string | null; written: WriteStamp; revision: number };
+
+/**
+ * The plan of one object, shared by every kind that `apply` writes (jobs, schedules): create,
+ * update (with the changed fields), unchanged, or refused (a human edit or a deletion since the
+ * last apply, unless `force`).
+ */
+export function planObject(
+  kind: string,
+  id: string,
+  next: { value: unknown; yaml: string },
+  current: PlanCurrent | null,
+  tomb: { revision: number; deletedAt: string } | null,
+  opts: ApplyOptions,
+): PlanCore {
+  if (!current) {
+    if (tomb && !opts.force) {
+      return {
+        action: 'refused', baseRevision: tomb.revision, changes: [],
+        reason: `${kind} '${id}' was deleted at revision ${tomb.revision} (${tomb.deletedAt}); pass --force to recreate it`,
+      }; // prettier-ignore
+    }
+    return { action: 'create', baseRevision: tomb?.revision ?? null, changes: [] };
+  }
+  const changes = changedPaths(current.value, next.value);
+  if (current.yaml !== next.yaml && changes.length === 0) changes.push('yaml (formatting or comments)');
+  if (changes.length === 0) return { action: 'unchanged', baseRevision: current.revision, changes };
+  if (isHumanEdit(current.written) && !opts.force) {
+    const w = current.written;
+    return {
+      action: 'refused', baseRevision: current.revision, changes,
+      reason: `${kind} '${id}' revision ${current.revision} was edited by ${w.actor.name} via ${w.via} at ${w.at} since the last apply; pass --force to overwrite it`,
+    }; // prettier-ignore
+  }
+  return { action: 'update', baseRevision: current.revision, changes };
+}
+
 function planOne(
   job: ApplyInput,
   current: JobRecord | null,
@@ -55,28 +101,20 @@ function planOne(
   opts: ApplyOptions,
 ): PlanItem {
   const id = job.manifest.id;
-  if (!current) {
-    if (tomb && !opts.force) {
-      return {
-        id, job, action: 'refused', baseRevision: tomb.revision, changes: [],
-        reason: `job '${id}' was deleted at revision ${tomb.revision} (${tomb.deletedAt}); pass --force to recreate it`,
-      }; // prettier-ignore
-    }
-    return { id, job, action: 'create', baseRevision: tomb?.revision ?? null, changes: [] };
-  }
-  const changes = changedPaths(current.manifest, job.manifest);
-  if (current.yaml !== job.yaml && changes.length === 0) changes.push('yaml (formatting or comments)');
-  const revoked = current.status === 'REVOKED';
-  if (changes.length === 0)
-    return { id, job, action: 'unchanged', baseRevision: current.revision, changes, revoked };
-  if (isHumanEdit(current.written) && !opts.force) {
-    const w = current.written;
-    return {
-      id, job, action: 'refused', baseRevision: current.revision, changes, revoked,
-      reason: `job '${id}' revision ${current.revision} was edited by ${w.actor.name} via ${w.via} at ${w.at} since the last apply; pass --force to overwrite it`,
-    }; // prettier-ignore
-  }
-  return { id, job, action: 'update', baseRevision: current.revision, changes, revoked };
+  const core = planObject(
+    'job',
+    id,
+    { value: job.manifest, yaml: job.yaml },
+    current && {
+      value: current.manifest,
+      yaml: current.yaml,
+      written: current.written,
+      revision: current.revision,
+    },
+    tomb,
+    opts,
+  );
+  return { id, job, ...core, ...(current ? { revoked: current.status === 'REVOKED' } : {}) };
 }
 
 /** What an apply would do, object by object. Reads only. */

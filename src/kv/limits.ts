@@ -42,6 +42,7 @@ export const DEFAULT_LIMITS: TopologyLimits = {
     jobs_yaml: { maxBytes: 64 * MiB, history: 64 },
     schedules: { maxBytes: 64 * MiB, history: 64 },
     schedules_yaml: { maxBytes: 64 * MiB, history: 64 },
+    scheduler_state: { maxBytes: 16 * MiB, history: 8 },
     script_current: { maxBytes: 16 * MiB, history: 16 },
     script_status: { maxBytes: 16 * MiB, history: 16 },
     agents_state: { maxBytes: 128 * MiB, history: 1 },

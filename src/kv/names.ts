@@ -15,6 +15,7 @@ export const BUCKETS = {
   jobsYaml: 'jobs_yaml',
   schedules: 'schedules',
   schedulesYaml: 'schedules_yaml',
+  schedulerState: 'scheduler_state',
   scriptCurrent: 'script_current',
   scriptStatus: 'script_status',
   agentsState: 'agents_state',

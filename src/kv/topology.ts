@@ -59,6 +59,7 @@ const BUCKET_DESCRIPTIONS: Record<string, string> = {
   jobs_yaml: "baton job manifests, the operator's YAML verbatim",
   schedules: 'baton schedules (JSON)',
   schedules_yaml: "baton schedules, the operator's YAML verbatim",
+  scheduler_state: 'baton scheduler: last handled fire per schedule, fleet-wide freeze',
   script_current: 'baton version pin per job',
   script_status: 'baton ACTIVE/REVOKED per job',
   agents_state: 'baton latest agent state per pc',

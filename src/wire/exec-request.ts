@@ -31,7 +31,14 @@ export type Overlap = z.infer<typeof Overlap>;
 /** Why the request exists: an operator's ad-hoc run, or a schedule firing at `fireAt`. */
 export const Trigger = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('adhoc'), actor: oneLine(200) }),
-  z.object({ kind: z.literal('schedule'), actor: oneLine(200), scheduleId: ScheduleId, fireAt: Timestamp }),
+  z.object({
+    kind: z.literal('schedule'),
+    actor: oneLine(200),
+    scheduleId: ScheduleId,
+    fireAt: Timestamp,
+    /** KV revision of the schedule that fired. Optional for readers of older requests. */
+    scheduleRevision: Revision.optional(),
+  }),
 ]);
 export type Trigger = z.infer<typeof Trigger>;
 

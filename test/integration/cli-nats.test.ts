@@ -18,17 +18,17 @@ describe('baton nats setup / status', () => {
     const first = await baton(['nats', 'setup', '--json'], { env });
     assert.equal(first.code, 0, first.stderr);
     const created = JSON.parse(first.stdout) as { name: string; action: string }[];
-    assert.equal(created.length, 19);
+    assert.equal(created.length, 20);
     assert.ok(created.every((c) => c.action === 'created'));
 
     const second = await baton(['nats', 'setup'], { env });
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /0 created, 0 updated, 19 unchanged/);
+    assert.match(second.stdout, /0 created, 0 updated, 20 unchanged/);
 
     const status = await baton(['--server', srv.url, 'nats', 'status', '--json']);
     assert.equal(status.code, 0, status.stderr);
     const rows = JSON.parse(status.stdout) as { name: string; exists: boolean; maxBytes: number }[];
-    assert.equal(rows.length, 19);
+    assert.equal(rows.length, 20);
     assert.ok(rows.every((r) => r.exists && r.maxBytes > 0));
 
     const table = await baton(['--server', srv.url, 'nats', 'status']);

@@ -1,0 +1,102 @@
+// `apply` of schedules: the same plan/execute steps as jobs (planObject in job-apply.ts), plus
+// the check that every schedule names a job that exists (or is applied in the same call).
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ManifestError, suggest, type ManifestIssue, type ParsedSchedule } from '../wire/index.js';
+import { publishAudit } from './audit-log.js';
+import { planObject, type ApplyOptions, type PlanCore } from './job-apply.js';
+import type { JobStore, WriteMeta } from './job-store.js';
+import type { ScheduleStore } from './schedule-store.js';
+
+export type ScheduleApplyInput = ParsedSchedule & { gitCommit?: string };
+export type SchedulePlanItem = PlanCore & { id: string; schedule: ScheduleApplyInput };
+export type ScheduleApplyResult = SchedulePlanItem & { revision: number | null; receiptId: string | null };
+
+/**
+ * Throws a located ManifestError for every schedule whose `job` is neither in the catalog nor
+ * among `alsoJobs` (jobs applied in the same call), with "did you mean".
+ */
+export async function checkScheduleJobs(
+  jobs: JobStore,
+  schedules: readonly ScheduleApplyInput[],
+  alsoJobs: readonly string[] = [],
+): Promise<void> {
+  const known = new Set([...(await jobs.list()).map((j) => j.id), ...alsoJobs]);
+  const issues: ManifestIssue[] = [];
+  for (const s of schedules) {
+    const id = s.schedule.job;
+    if (known.has(id)) continue;
+    const hint = suggest(id, [...known]);
+    issues.push({
+      file: s.file,
+      line: s.lineAt(['job']),
+      path: 'job',
+      message:
+        `unknown job '${id}'` +
+        (hint ? `; did you mean '${hint}'?` : '; apply the job first (`baton jobs ls` lists them)'),
+    });
+  }
+  if (issues.length > 0) throw new ManifestError(issues);
+}
+
+/** What applying these schedules would do. Reads only. */
+export async function planScheduleApply(
+  store: ScheduleStore,
+  schedules: readonly ScheduleApplyInput[],
+  opts: ApplyOptions = {},
+): Promise<SchedulePlanItem[]> {
+  const out: SchedulePlanItem[] = [];
+  for (const s of schedules) {
+    const id = s.schedule.id;
+    const current = await store.get(id);
+    const tomb = current ? null : await store.deleted(id);
+    const core = planObject(
+      'schedule',
+      id,
+      { value: s.schedule, yaml: s.yaml },
+      current && {
+        value: current.schedule,
+        yaml: current.yaml,
+        written: current.written,
+        revision: current.revision,
+      },
+      tomb,
+      opts,
+    );
+    out.push({ id, schedule: s, ...core });
+  }
+  return out;
+}
+
+/** Writes the creates and updates of a plan (CAS on the planned revision), each with a receipt. */
+export async function executeScheduleApply(
+  nc: NatsConnection,
+  store: ScheduleStore,
+  plan: readonly SchedulePlanItem[],
+  meta: WriteMeta,
+): Promise<ScheduleApplyResult[]> {
+  const out: ScheduleApplyResult[] = [];
+  for (const item of plan) {
+    if (item.action !== 'create' && item.action !== 'update') {
+      out.push({ ...item, revision: item.baseRevision, receiptId: null });
+      continue;
+    }
+    const { gitCommit, file, schedule: s } = item.schedule;
+    const source = { ...meta.source, file, ...(gitCommit ? { gitCommit } : {}) };
+    const revision = await store.put(s, item.schedule.yaml, item.baseRevision, { ...meta, source });
+    const receipt = await publishAudit(nc, {
+      actor: meta.actor,
+      action: item.action === 'create' ? 'schedule.create' : 'schedule.update',
+      target: { kind: 'schedule', id: item.id },
+      revisionBefore: item.baseRevision,
+      revisionAfter: revision,
+      source,
+      summary: (item.action === 'create'
+        ? `created schedule ${item.id}: job ${s.job} at '${s.cron}' ${s.timezone}${s.enabled ? '' : ' (disabled)'}`
+        : `updated schedule ${item.id} (${item.changes.join(', ')})`
+      ).slice(0, 300),
+      details: { job: s.job, cron: s.cron, timezone: s.timezone, enabled: s.enabled, changes: item.changes },
+    });
+    out.push({ ...item, revision, receiptId: receipt.id });
+  }
+  return out;
+}
