@@ -6,15 +6,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { manifestJsonSchema, parseManifestFile, parseManifestFiles } from '../wire/index.js';
+import {
+  manifestJsonSchema,
+  parseManifestFile,
+  parseManifestFiles,
+  parseSchedules,
+  scheduleJsonSchema,
+} from '../wire/index.js';
 import {
   JobStore,
+  ScheduleStore,
+  checkScheduleJobs,
   executeApply,
+  executeScheduleApply,
   planApply,
+  planScheduleApply,
   publishAudit,
   type ApplyInput,
   type JobRecord,
   type PlanItem,
+  type ScheduleApplyInput,
+  type SchedulePlanItem,
 } from '../kv/index.js';
 import { cliActor, fileOrigin } from './actor.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -37,8 +49,21 @@ function jobSummary(j: JobRecord) {
   };
 }
 
-function planRow(p: PlanItem & { revision?: number | null }) {
+type PlanRow = {
+  kind: 'job' | 'schedule';
+  id: string;
+  action: string;
+  file: string;
+  revisionBefore: number | null;
+  revision: number | null;
+  changes: string[];
+  revoked: boolean;
+  reason: string | null;
+};
+
+function planRow(p: PlanItem & { revision?: number | null }): PlanRow {
   return {
+    kind: 'job',
     id: p.id,
     action: p.action,
     file: `${p.job.file}:${p.job.line}`,
@@ -50,29 +75,49 @@ function planRow(p: PlanItem & { revision?: number | null }) {
   };
 }
 
+function scheduleRow(p: SchedulePlanItem & { revision?: number | null }): PlanRow {
+  return {
+    kind: 'schedule',
+    id: p.id,
+    action: p.action,
+    file: `${p.schedule.file}:${p.schedule.line}`,
+    revisionBefore: p.baseRevision,
+    revision: p.revision ?? null,
+    changes: p.changes,
+    revoked: false,
+    reason: p.reason ?? null,
+  };
+}
+
 async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; force?: boolean }) {
   const json = globals(cmd).json;
   const parsed = parseManifestFiles(await readManifestFiles(paths));
-  if (parsed.others.length > 0) {
-    const o = parsed.others[0]!;
-    throw new CliError(
-      `${o.file}:${o.line}: kind '${o.kind}' is not supported by this version of baton yet`,
-      EXIT.usage,
-    );
-  }
-  if (parsed.jobs.length === 0) throw new CliError(`${paths.join(', ')}: no job documents found`, EXIT.usage);
+  const schedules = parseSchedules(parsed.others);
+  if (parsed.jobs.length === 0 && schedules.length === 0)
+    throw new CliError(`${paths.join(', ')}: no job or schedule documents found`, EXIT.usage);
   const inputs: ApplyInput[] = [];
   for (const j of parsed.jobs) inputs.push({ ...j, ...(await fileOrigin(j.file)) });
+  const scheduleInputs: ScheduleApplyInput[] = [];
+  for (const s of schedules) scheduleInputs.push({ ...s, ...(await fileOrigin(s.file)) });
   return withNats(cmd, async (nc) => {
     const store = await JobStore.open(nc);
+    const scheduleStore = await ScheduleStore.open(nc);
+    // A schedule may name a job applied in the same call.
+    await checkScheduleJobs(
+      store,
+      scheduleInputs,
+      inputs.map((j) => j.manifest.id),
+    );
     const plan = await planApply(store, inputs, { force: flags.force });
-    const refused = plan.filter((p) => p.action === 'refused');
-    const print = (rows: ReturnType<typeof planRow>[], title: string) => {
+    const schedulePlan = await planScheduleApply(scheduleStore, scheduleInputs, { force: flags.force });
+    const refused = [...plan, ...schedulePlan].filter((p) => p.action === 'refused');
+    const print = (rows: PlanRow[], title: string) => {
       if (json)
         return printJson({ dryRun: Boolean(flags.dryRun), applied: title === 'applied', objects: rows });
       console.log(
         formatTable(rows, [
-          { header: 'JOB', value: (r) => r.id },
+          { header: 'KIND', value: (r) => r.kind },
+          { header: 'ID', value: (r) => r.id },
           { header: 'ACTION', value: (r) => (r.revoked ? `${r.action} (revoked)` : r.action) },
           {
             header: 'REVISION',
@@ -91,16 +136,20 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
         `\n${title}: ${n('create')} created, ${n('update')} updated, ${n('unchanged')} unchanged, ${n('refused')} refused`,
       );
     };
+    const planned = [...plan.map(planRow), ...schedulePlan.map(scheduleRow)];
     if (refused.length > 0) {
-      print(plan.map(planRow), 'nothing applied');
+      print(planned, 'nothing applied');
       return EXIT.conflict;
     }
     if (flags.dryRun) {
-      print(plan.map(planRow), 'dry run, nothing written');
+      print(planned, 'dry run, nothing written');
       return;
     }
-    const results = await executeApply(nc, store, plan, { actor: cliActor(), source: { via: 'apply' } });
-    print(results.map(planRow), 'applied');
+    const meta = { actor: cliActor(), source: { via: 'apply' as const } };
+    // Jobs first, so a schedule never names a job that is not written yet.
+    const results = await executeApply(nc, store, plan, meta);
+    const scheduleResults = await executeScheduleApply(nc, scheduleStore, schedulePlan, meta);
+    print([...results.map(planRow), ...scheduleResults.map(scheduleRow)], 'applied');
   });
 }
 
@@ -195,7 +244,9 @@ async function setStatus(nc: NatsConnection, cmd: Command, id: string, status: '
 export function registerCatalogCommands(program: Command): void {
   program
     .command('apply')
-    .description('register job manifests from files or folders; nothing is applied on any error')
+    .description(
+      'register job manifests and schedules from files or folders; nothing is applied on any error',
+    )
     .requiredOption('-f, --file <path...>', 'manifest files or folders (*.yaml, *.yml)')
     .option('--dry-run', 'show what would change, write nothing')
     .option('--force', 'overwrite objects edited by a person since the last apply, recreate deleted ones')
@@ -308,9 +359,10 @@ export function registerCatalogCommands(program: Command): void {
       await withNats(this, (nc) => setStatus(nc, this, id, 'ACTIVE'));
     })); // prettier-ignore
 
-  program.command('schema <kind>').description("JSON Schema of a manifest kind ('job') for editors")
+  program.command('schema <kind>').description("JSON Schema of a manifest kind ('job' or 'schedule') for editors")
     .action(action(async (kind: string) => {
-      if (kind !== 'job') throw new CliError(`schema: unknown kind '${kind}'; expected 'job'`, EXIT.usage);
+      if (kind === 'schedule') return printJson(scheduleJsonSchema());
+      if (kind !== 'job') throw new CliError(`schema: unknown kind '${kind}'; expected 'job' or 'schedule'`, EXIT.usage);
       printJson(manifestJsonSchema());
     })); // prettier-ignore
 }

@@ -72,6 +72,7 @@ export function planDueFires(
   cursor: Date,
   now: Date,
   frozen: boolean,
+  onTimeMs: number = ON_TIME_MS,
 ): FireDecision[] {
   const windowStart = now.getTime() - schedule.catchUp.windowMs;
   const out: FireDecision[] = [];
@@ -109,7 +110,7 @@ export function planDueFires(
     f !== null && f.getTime() <= now.getTime();
     f = nextFire(schedule, cron, f)
   ) {
-    if (now.getTime() - f.getTime() > ON_TIME_MS) missed.push(f);
+    if (now.getTime() - f.getTime() > onTimeMs) missed.push(f);
     else onTime.push(f);
     if (missed.length + onTime.length >= MAX_PLANNED_FIRES) break;
   }

@@ -14,4 +14,4 @@ export type { FireDecision, SkipReason } from './fire-plan.js';
 export { runSchedule } from './schedule-runner.js';
 export type { RunnerDeps, RunnerSchedule, SkipDecision } from './schedule-runner.js';
 export { Scheduler } from './scheduler.js';
-export type { SchedulerOptions, SchedulerStatus } from './scheduler.js';
+export type { SchedulerLogger, SchedulerOptions, SchedulerStatus } from './scheduler.js';

@@ -12,6 +12,8 @@ export type SkipDecision = Extract<FireDecision, { kind: 'skip' }>;
 
 export type RunnerDeps = {
   clock: Clock;
+  /** A fire handled later than this after its time was missed (catch_up applies). Default ON_TIME_MS (30 s). */
+  onTimeMs?: number;
   /** True while the fleet-wide freeze holds at `at`. */
   frozen: (at: Date) => boolean;
   /** The shared mark: the latest fire handled by any replica. */
@@ -46,7 +48,7 @@ export async function runSchedule(s: RunnerSchedule, deps: RunnerDeps, signal: A
       const shared = await deps.lastFire(s.id);
       if (shared && shared.getTime() > cursor.getTime()) cursor = shared;
       now = deps.clock.now();
-      const decisions = planDueFires(s.schedule, cron, cursor, now, deps.frozen(now));
+      const decisions = planDueFires(s.schedule, cron, cursor, now, deps.frozen(now), deps.onTimeMs);
       for (const d of decisions) {
         if (signal.aborted) return;
         if (d.kind === 'fire') await deps.fire(s, d.fireAt, { catchUp: d.catchUp, now });

@@ -4,7 +4,6 @@
 // same message ids and JetStream keeps one (docs/schedules.md).
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { KvWatchEntry } from '@nats-io/kv';
-import type { Logger } from 'pino';
 import {
   JobStore,
   ScheduleStore,
@@ -16,16 +15,22 @@ import {
   type FreezeState,
 } from '../kv/index.js';
 import { systemClock, type Clock } from './clock.js';
-import { fireExecId, type SkipReason } from './fire-plan.js';
+import { ON_TIME_MS, fireExecId, type SkipReason } from './fire-plan.js';
 import { runSchedule, type RunnerDeps, type RunnerSchedule, type SkipDecision } from './schedule-runner.js';
+
+type LogFn = (fields: Record<string, unknown>, msg: string) => void;
+/** What the scheduler logs through (pino's shape); messages are constant strings. */
+export type SchedulerLogger = { info: LogFn; error: LogFn };
 
 export type SchedulerOptions = {
   nc: NatsConnection;
-  logger: Logger;
+  logger: SchedulerLogger;
   /** Default: the system clock. */
   clock?: Clock;
   /** Name of this replica in receipts (`actor.name`). Default `scheduler`. */
   name?: string;
+  /** A fire handled later than this after its time follows catch_up. Default 30 s (ON_TIME_MS). */
+  onTimeMs?: number;
 };
 
 type Running = { revision: number; controller: AbortController; done: Promise<void> };
@@ -48,7 +53,7 @@ export class Scheduler {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(opts: SchedulerOptions) {
-    this.#opts = { clock: systemClock, name: 'scheduler', ...opts };
+    this.#opts = { clock: systemClock, name: 'scheduler', onTimeMs: ON_TIME_MS, ...opts };
   }
 
   get status(): SchedulerStatus {
@@ -167,6 +172,7 @@ export class Scheduler {
     const log = this.#opts.logger;
     return {
       clock: this.#opts.clock,
+      onTimeMs: this.#opts.onTimeMs,
       frozen: (at) => isFrozen(this.#freeze, at),
       lastFire: (id) => this.#state.lastFire(id),
       recordFire: (id, at) => this.#state.recordFire(id, at),
