@@ -1,0 +1,55 @@
+// Watches the `agents_state` KV bucket into the `agents` table. A KV watch is not durable: on start
+// it replays the latest value of every key, which the revision-guarded upsert makes idempotent.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { BUCKETS, kvStreamName } from '../kv/index.js';
+import type { ProjectorLogger } from './options.js';
+import type { Projection } from './projection.js';
+
+export class AgentsWatch {
+  #iter: Awaited<ReturnType<KV['watch']>> | null = null;
+  #loop: Promise<void> | null = null;
+  #lastRevision = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly projection: Projection,
+    private readonly logger: ProjectorLogger,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.#loop) return;
+    const kv = await new Kvm(this.nc).open(BUCKETS.agentsState);
+    const iter = await kv.watch({ key: '>' });
+    this.#iter = iter;
+    this.#loop = (async () => {
+      for await (const e of iter) {
+        try {
+          this.projection.applyAgentEntry({
+            key: e.key,
+            revision: e.revision,
+            value: e.operation === 'PUT' ? e.value : null,
+            at: e.created.toISOString(),
+          });
+        } catch (err) {
+          // Storage trouble: the next put of this key (every heartbeat) brings it up to date.
+          this.logger.error({ key: e.key, err: (err as Error).message }, 'cannot project agent state');
+        }
+        this.#lastRevision = Math.max(this.#lastRevision, e.revision);
+      }
+    })();
+  }
+
+  /** True when every revision the bucket holds has been applied. */
+  async caughtUp(): Promise<boolean> {
+    const jsm = await jetstreamManager(this.nc);
+    const info = await jsm.streams.info(kvStreamName(BUCKETS.agentsState));
+    return this.#lastRevision >= info.state.last_seq || info.state.messages === 0;
+  }
+
+  async stop(): Promise<void> {
+    this.#iter?.stop();
+    await this.#loop;
+  }
+}

@@ -1,0 +1,176 @@
+// One durable pull consumer feeding the projection: messages are gathered into batches (up to
+// `batchSize`, or what arrived until the stream has nothing pending, or `flushAfterMs`), each
+// batch is applied in one transaction, and only then acked. A crash between commit and ack
+// redelivers messages whose effects are already in the database; the writers' upserts make that
+// a no-op (docs/projector.md, "exactly once").
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ProjectorLogger } from './options.js';
+import type { BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
+
+export type StreamConsumerOptions = {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stream: ProjectedStream;
+  durable: string;
+  batchSize: number;
+  flushAfterMs: number;
+  ackWaitMs: number;
+  /** Applies and commits a batch; throws when it could not be committed. */
+  apply: (batch: RawMessage[]) => BatchOutcome;
+  logger: ProjectorLogger;
+};
+
+/** Backoff after a failed commit or a broken consume loop. */
+const RETRY_MS = 1_000;
+
+const ns = (ms: number) => ms * 1_000_000;
+
+/** Creates the durable consumer, or updates the settings we own on an existing one. */
+export async function ensureDurable(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  ackWaitMs: number,
+  maxAckPending: number,
+): Promise<void> {
+  const owned = { ack_wait: ns(ackWaitMs), max_ack_pending: maxAckPending };
+  const existing = await jsm.consumers.info(stream, durable).catch(() => null);
+  if (existing === null) {
+    await jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_deliver: -1,
+      ...owned,
+    });
+  } else if (
+    existing.config.ack_wait !== owned.ack_wait ||
+    existing.config.max_ack_pending !== maxAckPending
+  ) {
+    await jsm.consumers.update(stream, durable, owned);
+  }
+}
+
+export class StreamConsumer {
+  readonly #o: StreamConsumerOptions;
+  #messages: ConsumerMessages | null = null;
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+  #batch: JsMsg[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  /** Messages applied and errors recorded since start. */
+  readonly stats = { applied: 0, errors: 0, batches: 0 };
+
+  constructor(opts: StreamConsumerOptions) {
+    this.#o = opts;
+  }
+
+  async start(): Promise<void> {
+    if (this.#loop) return;
+    const o = this.#o;
+    await ensureDurable(o.jsm, o.stream, o.durable, o.ackWaitMs, Math.max(10_000, o.batchSize * 4));
+    this.#loop = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const o = this.#o;
+    while (!this.#stopping) {
+      try {
+        const consumer = await o.js.consumers.get(o.stream, o.durable);
+        this.#messages = await consumer.consume({ max_messages: Math.max(o.batchSize * 2, 256) });
+        if (this.#stopping) void this.#messages.close();
+        for await (const m of this.#messages) {
+          this.#batch.push(m);
+          if (this.#batch.length >= o.batchSize || m.info.pending === 0) this.#flush();
+          else this.#timer ??= setTimeout(() => this.#flush(), o.flushAfterMs);
+        }
+      } catch (err) {
+        o.logger.warn(
+          { stream: o.stream, durable: o.durable, err: (err as Error).message },
+          'consume loop failed; retrying',
+        );
+        if (!this.#stopping) {
+          await delay(RETRY_MS);
+          await ensureDurable(
+            o.jsm,
+            o.stream,
+            o.durable,
+            o.ackWaitMs,
+            Math.max(10_000, o.batchSize * 4),
+          ).catch((e: unknown) =>
+            o.logger.warn({ stream: o.stream, err: (e as Error).message }, 'cannot ensure consumer'),
+          );
+        }
+      } finally {
+        // Stop (or a broken iterator): finish the batch in hand.
+        this.#flush();
+      }
+    }
+  }
+
+  /** Applies and acks the current batch. Synchronous, so a timer and the loop never interleave. */
+  #flush(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    const o = this.#o;
+    let outcome: BatchOutcome;
+    try {
+      outcome = o.apply(batch.map((m) => toRaw(o.stream, m)));
+    } catch (err) {
+      // Not committed: ask for redelivery later rather than wait for ack_wait.
+      o.logger.error(
+        { stream: o.stream, size: batch.length, err: (err as Error).message },
+        'batch not committed; will be redelivered',
+      );
+      for (const m of batch) m.nak(RETRY_MS);
+      return;
+    }
+    for (const m of batch) m.ack();
+    this.stats.applied += outcome.applied;
+    this.stats.errors += outcome.errors;
+    this.stats.batches++;
+    if (outcome.errors > 0) {
+      o.logger.warn(
+        { stream: o.stream, errors: outcome.errors },
+        'malformed messages recorded in projection_errors',
+      );
+    }
+  }
+
+  /** True when the stream holds nothing this consumer has not applied and acked. */
+  async caughtUp(): Promise<boolean> {
+    const info = await this.#o.jsm.consumers.info(this.#o.stream, this.#o.durable);
+    return info.num_pending === 0 && info.num_ack_pending === 0 && this.#batch.length === 0;
+  }
+
+  /** Stops consuming, applies the batch in hand, and returns when the loop has ended. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#messages?.close();
+    await this.#loop;
+    this.#flush();
+  }
+}
+
+function toRaw(stream: ProjectedStream, m: JsMsg): RawMessage {
+  return {
+    stream,
+    seq: m.seq,
+    subject: m.subject,
+    data: m.data,
+    storedAt: new Date(Number(BigInt(m.info.timestampNanos) / 1_000_000n)).toISOString(),
+  };
+}

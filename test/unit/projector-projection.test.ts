@@ -1,0 +1,189 @@
+// The projection over a real SQLite file, without NATS: idempotence, order independence, the run
+// lifecycle, expiry, output groups and the error table.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  PROJECTION_TABLES,
+  Projection,
+  ReadModel,
+  dumpTable,
+  openProjectionDb,
+  type Db,
+  type ProjectedStream,
+  type RawMessage,
+} from '../../src/projector/index.js';
+import {
+  resultMessage,
+  runEventMessage,
+  runStartMessage,
+  type Published,
+} from '../helpers/projector-fixtures.js';
+
+const DEADLINE = '2025-01-02T04:00:00.000Z';
+
+function withDb(fn: (db: Db, projection: Projection, path: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-proj-'));
+  const path = join(dir, 'baton.db');
+  const db = openProjectionDb(path);
+  try {
+    fn(db, new Projection(db), path);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let seq = 0;
+const raw = (stream: ProjectedStream, p: Published): RawMessage => ({
+  stream,
+  seq: ++seq,
+  subject: p.subject,
+  data: p.data,
+  storedAt: '2025-01-02T03:00:00.000Z',
+});
+
+function scenario(): RawMessage[] {
+  return [
+    raw('AUDIT', runStartMessage('E1', ['pc-a', 'pc-b', 'pc-c', 'pc-d'], DEADLINE)),
+    raw('EVENTS', runEventMessage('E1', 'pc-a', 'accepted')),
+    raw('EVENTS', runEventMessage('E1', 'pc-a', 'started')),
+    raw('RESULTS', resultMessage({ execId: 'E1', pcId: 'pc-a', stdout: 'same\n' })),
+    raw('RESULTS', resultMessage({ execId: 'E1', pcId: 'pc-b', stdout: 'same\n' })),
+    raw(
+      'RESULTS',
+      resultMessage({ execId: 'E1', pcId: 'pc-c', status: 'failed', exitCode: 2, stdout: 'other\n' }),
+    ),
+    raw('EVENTS', runEventMessage('E1', 'pc-d', 'accepted')),
+  ];
+}
+
+function dumpAll(db: Db) {
+  return Object.fromEntries(PROJECTION_TABLES.map((t) => [t, dumpTable(db, t)]));
+}
+
+describe('projection (real SQLite)', () => {
+  test('counters are derived: duplicates and redeliveries change nothing', () => {
+    withDb((db, p) => {
+      const msgs = scenario();
+      p.applyBatch(msgs);
+      const once = dumpAll(db);
+      p.applyBatch(msgs); // redelivered batch
+      for (const m of msgs) p.applyBatch([{ ...m, seq: m.seq + 1000 }]); // duplicates at other seqs
+      assert.deepEqual(dumpAll(db), once);
+      const e = db.prepare('SELECT total, ok, failed, delivered, queued, status FROM executions').get();
+      assert.deepEqual(e, { total: 4, ok: 2, failed: 1, delivered: 1, queued: 0, status: 'running' });
+    });
+  });
+
+  test('any arrival order gives the same rows', () => {
+    const forward = scenario();
+    let a: unknown;
+    let b: unknown;
+    withDb((db, p) => {
+      for (const m of forward) p.applyBatch([m]);
+      a = dumpAll(db);
+    });
+    withDb((db, p) => {
+      p.applyBatch([...forward].reverse());
+      b = dumpAll(db);
+    });
+    assert.deepEqual(b, a);
+  });
+
+  test('results before the run.start receipt make a placeholder that the receipt completes', () => {
+    withDb((db, p) => {
+      p.applyBatch([raw('RESULTS', resultMessage({ execId: 'E2', pcId: 'pc-a' }))]);
+      const rm = ReadModel.open(db.name);
+      try {
+        assert.equal(rm.runs.get('E2')?.announced, false);
+        assert.equal(rm.runs.get('E2')?.status, 'running');
+        p.applyBatch([raw('AUDIT', runStartMessage('E2', ['pc-a'], DEADLINE))]);
+        const e = rm.runs.get('E2');
+        assert.equal(e?.announced, true);
+        assert.equal(e?.status, 'ok');
+        assert.equal(e?.expected, 1);
+        assert.ok(e?.finishedAt);
+      } finally {
+        rm.close();
+      }
+    });
+  });
+
+  test('expected pcs with no sign of life expire after the deadline; a late result still wins', () => {
+    withDb((db, p) => {
+      p.applyBatch(scenario());
+      // Every expected pc of E1 showed a sign of life: nothing expires.
+      assert.equal(p.sweepExpired(Date.parse(DEADLINE) + 1), 0);
+      const rm = ReadModel.open(db.name);
+      try {
+        const runs = Object.fromEntries(rm.runs.runs('E1').map((r) => [r.pcId, r.state]));
+        assert.deepEqual(runs, { 'pc-a': 'ok', 'pc-b': 'ok', 'pc-c': 'failed', 'pc-d': 'delivered' });
+        // pc-d was delivered: not expired. Add an expected pc that never answered.
+        p.applyBatch([raw('AUDIT', runStartMessage('E3', ['pc-x', 'pc-y'], DEADLINE))]);
+        p.applyBatch([raw('RESULTS', resultMessage({ execId: 'E3', pcId: 'pc-x' }))]);
+        assert.equal(p.sweepExpired(Date.parse(DEADLINE) - 1), 0);
+        assert.equal(p.sweepExpired(Date.parse(DEADLINE) + 1), 1);
+        const e3 = rm.runs.get('E3')!;
+        assert.equal(e3.counts.expired, 1);
+        assert.equal(e3.status, 'failed');
+        assert.equal(e3.finishedAt, DEADLINE);
+        p.applyBatch([raw('RESULTS', resultMessage({ execId: 'E3', pcId: 'pc-y' }))]);
+        const late = rm.runs.get('E3')!;
+        assert.equal(late.counts.expired, 0);
+        assert.equal(late.status, 'ok');
+      } finally {
+        rm.close();
+      }
+    });
+  });
+
+  test('identical outputs are grouped per execution', () => {
+    withDb((db, p) => {
+      p.applyBatch(scenario());
+      const rm = ReadModel.open(db.name);
+      try {
+        const groups = rm.runs.outputGroups('E1');
+        assert.deepEqual(
+          groups.map((g) => [g.count, g.status, g.exitCode, g.pcs]),
+          [
+            [2, 'ok', 0, ['pc-a', 'pc-b']],
+            [1, 'failed', 2, ['pc-c']],
+          ],
+        );
+      } finally {
+        rm.close();
+      }
+    });
+  });
+
+  test('malformed messages become error rows and the rest of the batch is applied', () => {
+    withDb((db, p) => {
+      const good = raw('RESULTS', resultMessage({ execId: 'E4', pcId: 'pc-a' }));
+      const out = p.applyBatch([
+        { ...good, seq: 900, data: new TextEncoder().encode('{not json') },
+        { ...good, seq: 901, subject: 'results.pc-b.E4-0' }, // subject names another pc
+        { ...good, seq: 902, subject: 'results.garbage' },
+        good,
+      ]);
+      assert.deepEqual(out, { applied: 1, errors: 3 });
+      const errors = db
+        .prepare('SELECT seq, subject, error, raw FROM projection_errors ORDER BY seq')
+        .all() as {
+        seq: number;
+        error: string;
+        raw: string;
+      }[];
+      assert.deepEqual(
+        errors.map((e) => e.seq),
+        [900, 901, 902],
+      );
+      assert.match(errors[0]!.error, /JSON/i);
+      assert.equal(errors[0]!.raw, '{not json');
+      assert.match(errors[1]!.error, /does not match/);
+      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n, 1);
+    });
+  });
+});
