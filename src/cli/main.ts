@@ -5,6 +5,11 @@ import { registerNatsCommands } from './nats-commands.js';
 import { registerUp } from './up.js';
 import { registerCatalogCommands } from './catalog-commands.js';
 import { registerAuditCommand } from './audit-command.js';
+import { registerAgentCommand } from './agent-command.js';
+import { registerRunCommands } from './run-commands.js';
+import { registerFleetCommands } from './fleet-commands.js';
+import { registerScheduleCommands } from './schedule-commands.js';
+import { registerSchedulerCommand } from './scheduler-command.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command('baton')
@@ -26,5 +31,10 @@ registerUp(program);
 registerNatsCommands(program);
 registerCatalogCommands(program);
 registerAuditCommand(program);
+registerAgentCommand(program);
+registerRunCommands(program);
+registerFleetCommands(program);
+registerScheduleCommands(program);
+registerSchedulerCommand(program);
 
 await program.parseAsync(process.argv);

@@ -51,7 +51,7 @@ export function classify(err: unknown): { message: string; code: ExitCode } {
 
 /** Wraps a command action so that errors print one clear message and set the exit code. */
 export function action<A extends unknown[]>(
-  fn: (this: Command, ...args: A) => Promise<void | ExitCode>,
+  fn: (this: Command, ...args: A) => Promise<void | number>,
 ): (this: Command, ...args: A) => Promise<void> {
   return async function (this: Command, ...args: A) {
     try {

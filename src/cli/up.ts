@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../shared/connect.js';
@@ -15,6 +16,7 @@ import { CONTEXT_FILE, DEFAULT_DATA_DIR, readContextFile, type BatonContext } fr
 import { CliError, EXIT } from './exit-codes.js';
 import { topologyOptions } from './nats-commands.js';
 import { action } from './runtime.js';
+import { defaultPcId } from './agent-command.js';
 import { Service, type ServiceEvent, type ServiceSpec } from './supervisor.js';
 
 export type UpFlags = { dataDir: string; natsPort: string; replicas?: string; limitScale?: string };
@@ -38,11 +40,33 @@ function parsePort(raw: string): number {
 }
 
 /**
- * The platform processes `baton up` supervises, each a `baton <role>` child. Later parts
- * (backend, scheduler, projector, local agent) add themselves here.
+ * The platform processes `baton up` supervises, each a `baton <role>` child: the scheduler, one
+ * agent for this machine (pc id: the host name), the projector (and the backend when it exists).
  */
-export function platformServices(_ctx: BatonContext, _logDir: string): ServiceSpec[] {
-  return [];
+export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec[] {
+  return [
+    {
+      name: 'scheduler',
+      command: process.execPath,
+      args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'scheduler', '--server', ctx.natsUrl],
+      logFile: join(logDir, 'scheduler.log'),
+    },
+    {
+      name: 'agent',
+      command: process.execPath,
+      args: [
+        fileURLToPath(new URL('./main.js', import.meta.url)),
+        'agent',
+        '--pc-id',
+        defaultPcId(),
+        '--data-dir',
+        join(ctx.dataDir, 'agent'),
+        '--server',
+        ctx.natsUrl,
+      ],
+      logFile: join(logDir, 'agent.log'),
+    },
+  ];
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

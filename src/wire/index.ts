@@ -12,6 +12,9 @@ export {
 } from './audit-event.js';
 export type { AuditEventInput } from './audit-event.js';
 
+export { CRON_MACROS, cronClock, parseCron } from './cron.js';
+export type { CronClock, CronSpec } from './cron.js';
+
 export { Duration, formatDuration, parseDuration } from './duration.js';
 
 export { WireError, quote } from './errors.js';
@@ -103,6 +106,15 @@ export type { InventoryInput } from './inventory.js';
 export { OBS_KINDS, ObsEvent, ObsSource, encodeObsEvent, parseObsEvent } from './obs-event.js';
 export type { KnownObsKind, ObsEventInput } from './obs-event.js';
 
+export {
+  AGENT_CONFIG_DEFAULTS,
+  AgentConfigLayer,
+  layerKeysFor,
+  mergeAgentConfig,
+  resolveAgentConfig,
+  scopeKey,
+} from './agent-config.js';
+export type { AgentConfig, AgentConfigKey, ConfigScope } from './agent-config.js';
 export { ManifestError, formatIssue } from './manifest-error.js';
 export type { ManifestIssue } from './manifest-error.js';
 export { MANIFEST_KINDS, parseManifestFile, parseManifestFiles } from './manifest-file.js';
@@ -129,6 +141,19 @@ export { RunStart, parseRunStart } from './run-start.js';
 export type { RunStartInput } from './run-start.js';
 
 export {
+  CatchUpPolicy,
+  DEFAULT_CATCH_UP,
+  DEFAULT_STARTING_DEADLINE,
+  Schedule,
+  ScheduleInput,
+  parseSchedules,
+  scheduleJsonSchema,
+  showDuration,
+  toSchedule,
+} from './schedule.js';
+export type { ParsedSchedule } from './schedule.js';
+
+export {
   CTL_VERBS,
   STREAM_SUBJECTS,
   auditSubject,
@@ -143,3 +168,7 @@ export {
   resultSubject,
 } from './subjects.js';
 export type { CtlScope, CtlVerb, ParsedSubject } from './subjects.js';
+
+export { suggest } from './suggest.js';
+
+export { formatInZone, isTimeZone, suggestTimeZone, wallClock, zoneOffsetMs, zonedInstant } from './time-zone.js';

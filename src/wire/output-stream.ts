@@ -38,6 +38,11 @@ export const OutputStream = z
     sha256: Sha256Hex,
     inline: InlineOutput.optional(),
     object: OutputObject.optional(),
+    /**
+     * Bytes the script wrote past the agent's capture limit (`max_output_bytes`), counted but not
+     * kept; `bytes` and `sha256` describe what was kept. Absent when nothing was dropped.
+     */
+    dropped: NonNegativeInt.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.inline !== undefined && s.object !== undefined) {

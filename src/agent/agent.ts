@@ -1,0 +1,621 @@
+// The endpoint agent. This file is the agent's lifecycle and wiring (longer than most files because
+// the ordering rules of DESIGN.md's "Agent rules" live together here, where they can be read as
+// one story): journal before ack, ack before run, outbox before forgetting, skips as results.
+// The pieces it wires (executor, journal, outbox, consumer, slots) are in their own files.
+import { hostname as osHostname, arch as osArch, platform } from 'node:os';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import {
+  BATON_OUT_EOF,
+  BATON_OUT_SEQ,
+  BATON_OUT_STREAM,
+  ctlSubject,
+  encodeExecResult,
+  encodeObsEvent,
+  encodeRunEvent,
+  eventSubject,
+  heartbeatSubject,
+  inlineOutput,
+  obsSubject,
+  objectOutput,
+  outSubject,
+  parseExecRequest,
+  resultIdFor,
+  resultSubject,
+  runEventIdFor,
+  type AgentConfig,
+  type ExecRequest,
+  type ExecResultInput,
+  type RunEventKind,
+} from '../wire/index.js';
+import { AgentConfigStore, AgentDirectory, BUCKETS, OBJECT_STORES, STREAMS, resultOutputKey } from '../kv/index.js';
+import { connectNats } from '../shared/connect.js';
+import type { Logger } from '../shared/logger.js';
+import { consumerName, ensureExecConsumer } from './exec-consumer.js';
+import { executeScript, type ExecuteOutcome } from './executor.js';
+import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
+import type { CapturedStream } from './output-capture.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
+import { Slots } from './slots.js';
+import type { Shell } from './shells.js';
+
+/** Job id of `baton exec` inline scripts: not a catalog job, so pin and revocation do not apply. */
+export const EXEC_JOB_ID = 'exec';
+/** Live output per run is capped; the full output is always in the result. */
+const LIVE_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
+
+export type AgentOptions = {
+  pcId: string;
+  servers: string | string[];
+  /** Journal, outbox and per-run folders. */
+  dataDir: string;
+  credsFile?: string;
+  logger: Logger;
+  /** Reported in heartbeats. Default the package version. */
+  agentVersion?: string;
+  /** Time running scripts get to finish on stop before they are killed. Default 30 s. */
+  stopGraceMs?: number;
+};
+
+/** Runs `fn` when `signal` aborts, or now when it already has (a listener added late never fires). */
+function onAbort(signal: AbortSignal, fn: () => void): void {
+  if (signal.aborted) fn();
+  else signal.addEventListener('abort', fn, { once: true });
+}
+
+type Running = { request: ExecRequest; abort: AbortController; startedAt: string };
+
+export class Agent {
+  readonly pcId: string;
+  readonly #opts: AgentOptions;
+  readonly #log: Logger;
+  readonly #journal: Journal;
+  readonly #outbox: Outbox;
+  readonly #running = new Map<string, Running>();
+  /** Requests being processed by this process (from a delivery or from journal recovery). */
+  readonly #claimed = new Set<string>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #stopping = new AbortController();
+  #nc: NatsConnection | null = null;
+  #js!: JetStreamClient;
+  #status!: KV;
+  #pins!: KV;
+  #states!: KV;
+  #objects!: ObjectStore;
+  #configStore!: AgentConfigStore;
+  #directory!: AgentDirectory;
+  #config!: AgentConfig;
+  #groups: string[] = [];
+  #slots = new Slots(1);
+  #ctlSubs: Subscription[] = [];
+  #startedAt = new Date().toISOString();
+  #flushWake: (() => void) | null = null;
+  #heartbeatWake = new AbortController();
+  #pullTask: Promise<void> | null = null;
+  #started: Promise<void> | null = null;
+  #stopped: Promise<void> | null = null;
+
+  constructor(opts: AgentOptions) {
+    this.pcId = opts.pcId;
+    this.#opts = opts;
+    this.#log = opts.logger;
+    const data = resolve(opts.dataDir);
+    this.#journal = new Journal(join(data, 'journal'));
+    this.#outbox = new Outbox(join(data, 'outbox'));
+  }
+
+  get config(): AgentConfig {
+    return this.#config;
+  }
+
+  get groups(): readonly string[] {
+    return this.#groups;
+  }
+
+  /** Connects, recovers from the journal, and starts taking work. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    await this.#journal.init();
+    await this.#outbox.init();
+    await mkdir(join(resolve(this.#opts.dataDir), 'work'), { recursive: true });
+    const nc = await connectNats({
+      servers: this.#opts.servers,
+      name: `baton-agent:${this.pcId}`,
+      longRunning: true,
+      ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
+    });
+    this.#nc = nc;
+    this.#js = jetstream(nc);
+    const kvm = new Kvm(nc);
+    this.#status = await kvm.open(BUCKETS.scriptStatus);
+    this.#pins = await kvm.open(BUCKETS.scriptCurrent);
+    this.#states = await kvm.open(BUCKETS.agentsState);
+    this.#objects = await new Objm(nc).open(OBJECT_STORES.resultOutput);
+    this.#configStore = await AgentConfigStore.open(nc);
+    this.#directory = await AgentDirectory.open(nc);
+    this.#groups = (await this.#directory.groupsOf(this.pcId)).groups;
+    await this.#applyConfig();
+    await ensureExecConsumer(await jetstreamManager(nc), this.pcId, this.#groups);
+    this.#subscribeControl();
+    await this.#recover();
+    this.#pullTask = this.#spawn('pull', this.#pullLoop());
+    this.#spawn('flush', this.#flushLoop());
+    this.#spawn('heartbeat', this.#heartbeatLoop());
+    this.#spawn('watch-groups', this.#watchGroups());
+    this.#spawn('watch-config', this.#watchConfig());
+    await this.#obs('agent_online', { agentVersion: this.#version(), groups: this.#groups }, `${this.pcId}-online-${this.#startedAt}`);
+    this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
+  }
+
+  #version(): string {
+    return this.#opts.agentVersion ?? '0.1.0';
+  }
+
+  #spawn(name: string, p: Promise<void>): Promise<void> {
+    const task = p.then(() => this.#log.debug({ task: name }, 'agent task ended')).catch((err: unknown) => {
+      if (!this.#stopping.signal.aborted) this.#log.error({ err, task: name }, 'agent task failed');
+    });
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+    return task;
+  }
+
+  // ---- config and groups -------------------------------------------------------------------
+
+  async #applyConfig(): Promise<void> {
+    const eff = await this.#configStore.effective(this.pcId, this.#groups);
+    for (const bad of eff.invalid) this.#log.warn({ key: bad.key, error: bad.error }, 'agent config layer ignored');
+    this.#config = eff.resolved;
+    this.#slots.setLimit(this.#config.concurrency);
+  }
+
+  async #watchConfig(): Promise<void> {
+    const kv = this.#configStore.kv;
+    const w = await kv.watch({ key: '>' });
+    onAbort(this.#stopping.signal, () => w.stop());
+    for await (const _e of w) {
+      const before = JSON.stringify(this.#config);
+      await this.#applyConfig();
+      if (JSON.stringify(this.#config) !== before) {
+        this.#log.info({ config: this.#config }, 'agent config changed');
+        this.#heartbeatWake.abort(); // a new heartbeat interval applies now, not after the old one
+      }
+    }
+  }
+
+  async #watchGroups(): Promise<void> {
+    const kv = await new Kvm(this.#nc!).open(BUCKETS.agentGroups);
+    const w = await kv.watch({ key: this.pcId });
+    onAbort(this.#stopping.signal, () => w.stop());
+    for await (const _e of w) {
+      const groups = (await this.#directory.groupsOf(this.pcId)).groups;
+      if (JSON.stringify(groups) === JSON.stringify(this.#groups)) continue;
+      this.#groups = groups;
+      await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, groups);
+      this.#subscribeControl();
+      await this.#applyConfig();
+      this.#log.info({ groups }, 'agent groups changed');
+    }
+  }
+
+  // ---- control: kill ------------------------------------------------------------------------
+
+  #subscribeControl(): void {
+    for (const s of this.#ctlSubs) s.unsubscribe();
+    const nc = this.#nc!;
+    const scopes = [
+      { kind: 'pc' as const, pcId: this.pcId },
+      { kind: 'all' as const },
+      ...this.#groups.map((group) => ({ kind: 'group' as const, group })),
+    ];
+    this.#ctlSubs = scopes.map((scope) =>
+      nc.subscribe(ctlSubject(scope, 'kill'), {
+        callback: (_err, msg) => {
+          let target: { execId?: string; requestId?: string } = {};
+          try {
+            target = msg.json();
+          } catch {
+            this.#log.warn({ subject: msg.subject }, 'malformed kill command ignored');
+            return;
+          }
+          let killed = 0;
+          for (const r of this.#running.values()) {
+            if ((target.execId && r.request.execId === target.execId) || (target.requestId && r.request.requestId === target.requestId)) {
+              r.abort.abort();
+              killed++;
+            }
+          }
+          if (msg.reply) msg.respond(JSON.stringify({ pcId: this.pcId, killed }));
+        },
+      }),
+    );
+    // ping answers with the agent's state, for `baton agents ping`.
+    this.#ctlSubs.push(
+      nc.subscribe(ctlSubject({ kind: 'pc', pcId: this.pcId }, 'ping'), {
+        callback: (_e, msg) => {
+          msg.respond(JSON.stringify({ pcId: this.pcId, running: this.#running.size }));
+        },
+      }),
+    );
+  }
+
+  // ---- taking work --------------------------------------------------------------------------
+
+  async #pullLoop(): Promise<void> {
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      try {
+        await this.#slots.acquire(signal);
+      } catch {
+        return;
+      }
+      let msg: JsMsg | null = null;
+      try {
+        const consumer = await this.#js.consumers.get(STREAMS.exec, consumerName(this.pcId));
+        msg = await consumer.next({ expires: 5_000 });
+      } catch (err) {
+        this.#slots.release();
+        if (signal.aborted) return;
+        this.#log.warn({ err }, 'pulling requests failed; retrying');
+        await delay(1_000, undefined, { signal }).catch(() => undefined);
+        if (/not found/i.test((err as Error).message)) {
+          await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups).catch(() => undefined);
+        }
+        continue;
+      }
+      if (!msg) {
+        this.#slots.release();
+        continue;
+      }
+      const m = msg;
+      this.#spawn('request', this.#onMessage(m).finally(() => this.#slots.release()));
+    }
+  }
+
+  async #onMessage(m: JsMsg): Promise<void> {
+    let request: ExecRequest;
+    try {
+      request = parseExecRequest(m.data);
+    } catch (err) {
+      // Garbage on an exec subject: record it, ack it (term), never let it pin the consumer.
+      await this.#obs('invalid_request', { subject: m.subject, seq: m.seq, error: (err as Error).message.slice(0, 500) }, `${this.pcId}-invalid-${m.seq}`);
+      m.term();
+      return;
+    }
+    const known = await this.#journal.get(request.requestId);
+    if ((known && known.state !== 'accepted') || this.#claimed.has(request.requestId)) {
+      m.ack(); // a redelivery of a request this agent already ran or is running: never twice
+      return;
+    }
+    this.#claimed.add(request.requestId);
+    try {
+      if (!known) await this.#journal.put({ request, state: 'accepted', acceptedAt: new Date().toISOString() });
+      await this.#ackConfirmed(m);
+      await this.#process(request);
+    } finally {
+      this.#claimed.delete(request.requestId);
+    }
+  }
+
+  async #ackConfirmed(m: JsMsg): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await m.ackAck({ timeout: 5_000 });
+        return;
+      } catch (err) {
+        this.#log.warn({ err, requestId: m.subject }, 'ack not confirmed; retrying');
+      }
+    }
+    // Still unconfirmed: the journal entry makes a redelivery harmless.
+  }
+
+  async #skipReason(r: ExecRequest): Promise<string | null> {
+    if (Date.parse(r.deadlineAt) < Date.now()) return 'deadline_passed';
+    if (r.jobId === EXEC_JOB_ID && r.trigger.kind === 'adhoc') return null;
+    const status = await this.#status.get(r.jobId);
+    if (status?.operation === 'PUT' && status.string() === 'REVOKED') return 'revoked';
+    if (!status || status.operation !== 'PUT') return 'revoked'; // deleted or unknown job
+    const pin = await this.#pins.get(r.jobId);
+    if (pin?.operation === 'PUT' && pin.string() !== r.jobVersion) return 'version_superseded';
+    return null;
+  }
+
+  async #process(request: ExecRequest): Promise<void> {
+    const skip = await this.#skipReason(request);
+    if (skip) {
+      void this.#event('skipped', request, skip);
+      await this.#finish(request, this.#skippedResult(request, skip), []);
+      return;
+    }
+    const sameJob = [...this.#running.values()].filter((r) => r.request.jobId === request.jobId);
+    if (sameJob.length > 0 && request.overlap === 'skip') {
+      void this.#event('skipped', request, 'already_running');
+      await this.#finish(request, this.#skippedResult(request, 'already_running'), []);
+      return;
+    }
+    if (request.overlap === 'cancel_previous') for (const r of sameJob) r.abort.abort();
+    void this.#event('accepted', request);
+    if (request.jitterMs > 0) {
+      const wait = Math.floor(Math.random() * request.jitterMs);
+      try {
+        await delay(wait, undefined, { signal: this.#stopping.signal });
+      } catch {
+        return; // stopping: the journal still says accepted, so it runs after restart
+      }
+    }
+    await this.#run(request);
+  }
+
+  async #run(request: ExecRequest): Promise<void> {
+    const abort = new AbortController();
+    const startedAt = new Date().toISOString();
+    this.#running.set(request.requestId, { request, abort, startedAt });
+    const entry: JournalEntry = { request, state: 'started', acceptedAt: startedAt, startedAt };
+    await this.#journal.put(entry);
+    void this.#event('started', request);
+    const workDir = join(resolve(this.#opts.dataDir), 'work', request.requestId);
+    let outcome: ExecuteOutcome;
+    try {
+      outcome = await executeScript({
+        shell: request.script.shell as Shell,
+        body: request.script.kind === 'inline' ? request.script.body : '',
+        workDir,
+        ...(request.cwd ? { cwd: request.cwd } : {}),
+        env: this.#scriptEnv(request),
+        timeoutMs: request.timeoutMs,
+        maxOutputBytes: this.#config.maxOutputBytes,
+        killGraceMs: this.#config.killGraceMs,
+        signal: abort.signal,
+        onSpawn: (pid) => void this.#journal.put({ ...entry, pid }).catch(() => undefined),
+        onChunk: this.#config.liveOutput ? this.#liveOutput(request) : undefined,
+      });
+    } finally {
+      this.#running.delete(request.requestId);
+    }
+    const resultId = resultIdFor(request.requestId, this.pcId);
+    const uploads: { name: string; file: string }[] = [];
+    const stream = async (c: CapturedStream, which: 'stdout' | 'stderr') => {
+      if (!c.spillFile) return { ...inlineOutput(c.inline), ...(c.dropped ? { dropped: c.dropped } : {}) };
+      const name = resultOutputKey(request.requestId, this.pcId, which);
+      const file = this.#outbox.spillPath(resultId, which);
+      await rename(c.spillFile, file);
+      uploads.push({ name, file });
+      return { ...objectOutput(c.bytes, c.sha256, { bucket: OBJECT_STORES.resultOutput, name }), ...(c.dropped ? { dropped: c.dropped } : {}) };
+    };
+    const result: ExecResultInput = {
+      ...this.#resultBase(request),
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      stdout: await stream(outcome.stdout, 'stdout'),
+      stderr: await stream(outcome.stderr, 'stderr'),
+      startedAt: outcome.startedAt.toISOString(),
+      finishedAt: outcome.finishedAt.toISOString(),
+      durationMs: outcome.durationMs,
+    };
+    await this.#finish(request, result, uploads);
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  #scriptEnv(r: ExecRequest): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    Object.assign(env, r.env, {
+      BATON_PC_ID: this.pcId,
+      BATON_JOB_ID: r.jobId,
+      BATON_JOB_VERSION: r.jobVersion,
+      BATON_EXEC_ID: r.execId,
+      BATON_REQUEST_ID: r.requestId,
+    });
+    for (const [k, v] of Object.entries(r.params ?? {})) env[`BATON_PARAM_${k.toUpperCase()}`] = v;
+    return env;
+  }
+
+  #liveOutput(r: ExecRequest): (stream: 'stdout' | 'stderr', chunk: Buffer) => void {
+    const subject = outSubject(this.pcId, r.requestId);
+    let seq = 0;
+    let sent = 0;
+    return (stream, chunk) => {
+      if (sent >= LIVE_OUTPUT_CAP_BYTES || !this.#nc || this.#nc.isClosed()) return;
+      const h = headers();
+      h.set(BATON_OUT_STREAM, stream);
+      h.set(BATON_OUT_SEQ, String(++seq));
+      const part = chunk.subarray(0, LIVE_OUTPUT_CAP_BYTES - sent);
+      sent += part.length;
+      if (sent >= LIVE_OUTPUT_CAP_BYTES) h.set(BATON_OUT_EOF, 'cap');
+      this.#nc.publish(subject, part, { headers: h });
+    };
+  }
+
+  #resultBase(r: ExecRequest) {
+    return {
+      v: 1 as const,
+      resultId: resultIdFor(r.requestId, this.pcId),
+      requestId: r.requestId,
+      execId: r.execId,
+      pcId: this.pcId,
+      jobId: r.jobId,
+      jobVersion: r.jobVersion,
+    };
+  }
+
+  #skippedResult(r: ExecRequest, reason: string): ExecResultInput {
+    const empty = inlineOutput(new Uint8Array());
+    return { ...this.#resultBase(r), status: 'skipped', exitCode: null, reason, stdout: empty, stderr: empty, finishedAt: new Date().toISOString(), durationMs: 0 };
+  }
+
+  /** Result into the outbox (durable), then the journal says finished; then deliver. */
+  async #finish(r: ExecRequest, result: ExecResultInput, uploads: { name: string; file: string }[]): Promise<void> {
+    const data = encodeExecResult(result); // validates: a malformed result fails here, loudly
+    await this.#outbox.add({ resultId: result.resultId, result: JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>, uploads, attempts: 0 });
+    const prev = await this.#journal.get(r.requestId);
+    await this.#journal.put({ ...(prev ?? { request: r, acceptedAt: new Date().toISOString() }), state: 'finished', finishedAt: new Date().toISOString() });
+    this.#flushWake?.();
+  }
+
+  // ---- after a crash --------------------------------------------------------------------------
+
+  async #recover(): Promise<void> {
+    const { entries, unreadable } = await this.#journal.all();
+    for (const f of unreadable) this.#log.error({ file: f }, 'unreadable journal entry left in place');
+    for (const e of entries) {
+      const r = e.request;
+      if (e.state === 'finished') {
+        if (Date.now() - Date.parse(e.finishedAt ?? e.acceptedAt) > FINISHED_RETENTION_MS) await this.#journal.remove(r.requestId);
+        continue;
+      }
+      if (e.state === 'started') {
+        if (await this.#outbox.has(resultIdFor(r.requestId, this.pcId))) continue;
+        if (e.pid) {
+          const { signalTree } = await import('./process-tree.js');
+          signalTree(e.pid, 'SIGKILL'); // an orphan of the crashed agent must not run on unobserved
+        }
+        const empty = inlineOutput(new Uint8Array());
+        this.#log.warn({ requestId: r.requestId, jobId: r.jobId }, 'run interrupted by an agent restart; reporting it');
+        await this.#finish(r, { ...this.#resultBase(r), status: 'error', exitCode: null, reason: 'agent_restarted', stdout: empty, stderr: empty, ...(e.startedAt ? { startedAt: e.startedAt } : {}), finishedAt: new Date().toISOString(), durationMs: 0 }, []);
+        continue;
+      }
+      // accepted, never started: run it now (it ran zero times, so this is its one run)
+      this.#claimed.add(r.requestId);
+      this.#spawn('recovered-request', (async () => {
+        await this.#slots.acquire(this.#stopping.signal);
+        try {
+          await this.#process(r);
+        } finally {
+          this.#slots.release();
+          this.#claimed.delete(r.requestId);
+        }
+      })());
+    }
+  }
+
+  // ---- delivering results -----------------------------------------------------------------------
+
+  async #deliver(entry: OutboxEntry): Promise<void> {
+    for (const u of entry.uploads) {
+      await this.#objects.put({ name: u.name }, Readable.toWeb(createReadStream(u.file)) as ReadableStream<Uint8Array>);
+    }
+    const result = entry.result as { requestId: string; resultId: string };
+    await this.#js.publish(resultSubject(this.pcId, result.requestId), JSON.stringify(entry.result), {
+      msgID: result.resultId,
+      expect: { streamName: STREAMS.results },
+    });
+  }
+
+  async #flushLoop(): Promise<void> {
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      const { retryInMs } = await this.#outbox.flushOnce({
+        deliver: (e) => this.#deliver(e),
+        isTransient: (err) => /timeout|disconnect|closed|connection|no responders|503/i.test(String((err as Error)?.message ?? err)),
+        onQuarantine: async (e, err) => {
+          this.#log.error({ resultId: e.resultId, err }, 'result quarantined after repeated failures');
+          await this.#obs('result_quarantined', { resultId: e.resultId, error: String((err as Error)?.message ?? err).slice(0, 500) }, `${this.pcId}-quarantine-${e.resultId}`);
+        },
+      });
+      if (signal.aborted) return; // an abort that fired during flushOnce must not be waited for
+      await new Promise<void>((resolveWait) => {
+        const t = setTimeout(done, retryInMs || 60_000);
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolveWait();
+        }
+        this.#flushWake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+      this.#flushWake = null;
+    }
+  }
+
+  // ---- presence and events ----------------------------------------------------------------------
+
+  async #heartbeatLoop(): Promise<void> {
+    const signal = this.#stopping.signal;
+    let seq = 0;
+    while (!signal.aborted) {
+      const now = new Date().toISOString();
+      const state = {
+        v: 1 as const,
+        pcId: this.pcId,
+        hostname: osHostname(),
+        os: platform(),
+        arch: osArch(),
+        agentVersion: this.#version(),
+        groups: this.#groups,
+        startedAt: this.#startedAt,
+        running: [...this.#running.values()].map((r) => ({ requestId: r.request.requestId, execId: r.request.execId, jobId: r.request.jobId, startedAt: r.startedAt })),
+      };
+      try {
+        await this.#states.put(this.pcId, JSON.stringify({ ...state, lastSeenAt: now }));
+        this.#nc?.publish(heartbeatSubject(this.pcId), JSON.stringify({ ...state, at: now, seq: seq++ }));
+      } catch (err) {
+        this.#log.warn({ err }, 'heartbeat failed');
+      }
+      this.#heartbeatWake = new AbortController();
+      const wake = AbortSignal.any([signal, this.#heartbeatWake.signal]);
+      await delay(this.#config.heartbeatIntervalMs, undefined, { signal: wake }).catch(() => undefined);
+    }
+  }
+
+  async #event(kind: RunEventKind, r: ExecRequest, reason?: string): Promise<void> {
+    const id = runEventIdFor(r.requestId, this.pcId, kind);
+    const data = encodeRunEvent({ v: 1, id, at: new Date().toISOString(), pcId: this.pcId, requestId: r.requestId, execId: r.execId, jobId: r.jobId, kind, ...(reason ? { reason } : {}) });
+    try {
+      await this.#js.publish(eventSubject(this.pcId, kind), data, { msgID: id });
+    } catch (err) {
+      this.#log.warn({ err, kind, requestId: r.requestId }, 'run event not published (the result still will be)');
+    }
+  }
+
+  async #obs(kind: string, payload: Record<string, unknown>, id: string): Promise<void> {
+    try {
+      const data = encodeObsEvent({ v: 1, id, pcId: this.pcId, at: new Date().toISOString(), kind, source: 'agent', payload: payload as never });
+      await this.#js.publish(obsSubject(this.pcId), data, { msgID: id });
+    } catch (err) {
+      this.#log.warn({ err, kind }, 'obs event not published');
+    }
+  }
+
+  // ---- stopping -------------------------------------------------------------------------------
+
+  /**
+   * Stops taking work, lets running scripts finish within the grace period, then kills what is
+   * left (reported as killed), delivers the outbox once more and drains the connection.
+   * Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#started?.catch(() => undefined);
+    this.#stopping.abort();
+    const grace = this.#opts.stopGraceMs ?? 30_000;
+    const deadline = Date.now() + grace;
+    while (this.#running.size > 0 && Date.now() < deadline) await delay(50);
+    for (const r of this.#running.values()) r.abort.abort();
+    // An idle pull (waiting in next()) is not awaited: a request it receives now stays unacked and
+    // is redelivered after restart. Every request being handled is awaited.
+    await Promise.allSettled([...this.#tasks].filter((t) => t !== this.#pullTask));
+    if (this.#nc && !this.#nc.isClosed()) {
+      await this.#outbox.flushOnce({ deliver: (e) => this.#deliver(e), isTransient: () => true, onQuarantine: () => {} }).catch(() => undefined);
+      await this.#obs('agent_offline', { reason: 'stopped' }, `${this.pcId}-offline-${this.#startedAt}`);
+      for (const s of this.#ctlSubs) s.unsubscribe();
+      await this.#nc.drain().catch(() => undefined);
+    }
+    this.#log.info({}, 'agent stopped');
+  }
+}

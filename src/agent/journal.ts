@@ -1,0 +1,66 @@
+// The agent's on-disk record of the requests it accepted, written before the delivery is acked,
+// so a request runs at most once: after a crash, a request that had started is reported as
+// `error/agent_restarted` (never silently rerun) and one that had not started is run now.
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ExecRequest } from '../wire/index.js';
+import { removeDurable, writeFileDurable } from './durable-file.js';
+
+export const JournalEntry = z.object({
+  request: ExecRequest,
+  state: z.enum(['accepted', 'started', 'finished']),
+  acceptedAt: z.string(),
+  startedAt: z.string().optional(),
+  /** Process group of the running script, to end orphans after an agent crash. */
+  pid: z.int().optional(),
+  finishedAt: z.string().optional(),
+});
+export type JournalEntry = z.infer<typeof JournalEntry>;
+
+/** Finished entries are kept this long so a late redelivery is recognised and not rerun. */
+export const FINISHED_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export class Journal {
+  constructor(private readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  #path(requestId: string): string {
+    return join(this.dir, `${requestId}.json`);
+  }
+
+  async get(requestId: string): Promise<JournalEntry | null> {
+    try {
+      return JournalEntry.parse(JSON.parse(await readFile(this.#path(requestId), 'utf8')));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new Error(`journal entry ${this.#path(requestId)} is unreadable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async put(entry: JournalEntry): Promise<void> {
+    await writeFileDurable(this.#path(entry.request.requestId), JSON.stringify(entry));
+  }
+
+  async remove(requestId: string): Promise<void> {
+    await removeDurable(this.#path(requestId));
+  }
+
+  /** Every entry; unreadable files are returned separately (the caller reports them). */
+  async all(): Promise<{ entries: JournalEntry[]; unreadable: string[] }> {
+    const entries: JournalEntry[] = [];
+    const unreadable: string[] = [];
+    for (const f of (await readdir(this.dir)).sort()) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        entries.push(JournalEntry.parse(JSON.parse(await readFile(join(this.dir, f), 'utf8'))));
+      } catch {
+        unreadable.push(join(this.dir, f));
+      }
+    }
+    return { entries, unreadable };
+  }
+}
