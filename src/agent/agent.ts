@@ -35,7 +35,14 @@ import {
   type ExecResultInput,
   type RunEventKind,
 } from '../wire/index.js';
-import { AgentConfigStore, AgentDirectory, BUCKETS, OBJECT_STORES, STREAMS, resultOutputKey } from '../kv/index.js';
+import {
+  AgentConfigStore,
+  AgentDirectory,
+  BUCKETS,
+  OBJECT_STORES,
+  STREAMS,
+  resultOutputKey,
+} from '../kv/index.js';
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { consumerName, ensureExecConsumer } from './exec-consumer.js';
@@ -44,7 +51,6 @@ import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js'
 import type { CapturedStream } from './output-capture.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { Slots } from './slots.js';
-import type { Shell } from './shells.js';
 
 /** Job id of `baton exec` inline scripts: not a catalog job, so pin and revocation do not apply. */
 export const EXEC_JOB_ID = 'exec';
@@ -150,11 +156,15 @@ export class Agent {
     this.#subscribeControl();
     await this.#recover();
     this.#pullTask = this.#spawn('pull', this.#pullLoop());
-    this.#spawn('flush', this.#flushLoop());
-    this.#spawn('heartbeat', this.#heartbeatLoop());
-    this.#spawn('watch-groups', this.#watchGroups());
-    this.#spawn('watch-config', this.#watchConfig());
-    await this.#obs('agent_online', { agentVersion: this.#version(), groups: this.#groups }, `${this.pcId}-online-${this.#startedAt}`);
+    void this.#spawn('flush', this.#flushLoop());
+    void this.#spawn('heartbeat', this.#heartbeatLoop());
+    void this.#spawn('watch-groups', this.#watchGroups());
+    void this.#spawn('watch-config', this.#watchConfig());
+    await this.#obs(
+      'agent_online',
+      { agentVersion: this.#version(), groups: this.#groups },
+      `${this.pcId}-online-${this.#startedAt}`,
+    );
     this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
   }
 
@@ -163,9 +173,11 @@ export class Agent {
   }
 
   #spawn(name: string, p: Promise<void>): Promise<void> {
-    const task = p.then(() => this.#log.debug({ task: name }, 'agent task ended')).catch((err: unknown) => {
-      if (!this.#stopping.signal.aborted) this.#log.error({ err, task: name }, 'agent task failed');
-    });
+    const task = p
+      .then(() => this.#log.debug({ task: name }, 'agent task ended'))
+      .catch((err: unknown) => {
+        if (!this.#stopping.signal.aborted) this.#log.error({ err, task: name }, 'agent task failed');
+      });
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
     return task;
@@ -175,7 +187,8 @@ export class Agent {
 
   async #applyConfig(): Promise<void> {
     const eff = await this.#configStore.effective(this.pcId, this.#groups);
-    for (const bad of eff.invalid) this.#log.warn({ key: bad.key, error: bad.error }, 'agent config layer ignored');
+    for (const bad of eff.invalid)
+      this.#log.warn({ key: bad.key, error: bad.error }, 'agent config layer ignored');
     this.#config = eff.resolved;
     this.#slots.setLimit(this.#config.concurrency);
   }
@@ -231,7 +244,10 @@ export class Agent {
           }
           let killed = 0;
           for (const r of this.#running.values()) {
-            if ((target.execId && r.request.execId === target.execId) || (target.requestId && r.request.requestId === target.requestId)) {
+            if (
+              (target.execId && r.request.execId === target.execId) ||
+              (target.requestId && r.request.requestId === target.requestId)
+            ) {
               r.abort.abort();
               killed++;
             }
@@ -270,7 +286,9 @@ export class Agent {
         this.#log.warn({ err }, 'pulling requests failed; retrying');
         await delay(1_000, undefined, { signal }).catch(() => undefined);
         if (/not found/i.test((err as Error).message)) {
-          await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups).catch(() => undefined);
+          await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups).catch(
+            () => undefined,
+          );
         }
         continue;
       }
@@ -279,7 +297,10 @@ export class Agent {
         continue;
       }
       const m = msg;
-      this.#spawn('request', this.#onMessage(m).finally(() => this.#slots.release()));
+      void this.#spawn(
+        'request',
+        this.#onMessage(m).finally(() => this.#slots.release()),
+      );
     }
   }
 
@@ -289,7 +310,11 @@ export class Agent {
       request = parseExecRequest(m.data);
     } catch (err) {
       // Garbage on an exec subject: record it, ack it (term), never let it pin the consumer.
-      await this.#obs('invalid_request', { subject: m.subject, seq: m.seq, error: (err as Error).message.slice(0, 500) }, `${this.pcId}-invalid-${m.seq}`);
+      await this.#obs(
+        'invalid_request',
+        { subject: m.subject, seq: m.seq, error: (err as Error).message.slice(0, 500) },
+        `${this.pcId}-invalid-${m.seq}`,
+      );
       m.term();
       return;
     }
@@ -300,7 +325,8 @@ export class Agent {
     }
     this.#claimed.add(request.requestId);
     try {
-      if (!known) await this.#journal.put({ request, state: 'accepted', acceptedAt: new Date().toISOString() });
+      if (!known)
+        await this.#journal.put({ request, state: 'accepted', acceptedAt: new Date().toISOString() });
       await this.#ackConfirmed(m);
       await this.#process(request);
     } finally {
@@ -368,7 +394,7 @@ export class Agent {
     let outcome: ExecuteOutcome;
     try {
       outcome = await executeScript({
-        shell: request.script.shell as Shell,
+        shell: request.script.shell,
         body: request.script.kind === 'inline' ? request.script.body : '',
         workDir,
         ...(request.cwd ? { cwd: request.cwd } : {}),
@@ -391,7 +417,10 @@ export class Agent {
       const file = this.#outbox.spillPath(resultId, which);
       await rename(c.spillFile, file);
       uploads.push({ name, file });
-      return { ...objectOutput(c.bytes, c.sha256, { bucket: OBJECT_STORES.resultOutput, name }), ...(c.dropped ? { dropped: c.dropped } : {}) };
+      return {
+        ...objectOutput(c.bytes, c.sha256, { bucket: OBJECT_STORES.resultOutput, name }),
+        ...(c.dropped ? { dropped: c.dropped } : {}),
+      };
     };
     const result: ExecResultInput = {
       ...this.#resultBase(request),
@@ -452,15 +481,37 @@ export class Agent {
 
   #skippedResult(r: ExecRequest, reason: string): ExecResultInput {
     const empty = inlineOutput(new Uint8Array());
-    return { ...this.#resultBase(r), status: 'skipped', exitCode: null, reason, stdout: empty, stderr: empty, finishedAt: new Date().toISOString(), durationMs: 0 };
+    return {
+      ...this.#resultBase(r),
+      status: 'skipped',
+      exitCode: null,
+      reason,
+      stdout: empty,
+      stderr: empty,
+      finishedAt: new Date().toISOString(),
+      durationMs: 0,
+    };
   }
 
   /** Result into the outbox (durable), then the journal says finished; then deliver. */
-  async #finish(r: ExecRequest, result: ExecResultInput, uploads: { name: string; file: string }[]): Promise<void> {
+  async #finish(
+    r: ExecRequest,
+    result: ExecResultInput,
+    uploads: { name: string; file: string }[],
+  ): Promise<void> {
     const data = encodeExecResult(result); // validates: a malformed result fails here, loudly
-    await this.#outbox.add({ resultId: result.resultId, result: JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>, uploads, attempts: 0 });
+    await this.#outbox.add({
+      resultId: result.resultId,
+      result: JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>,
+      uploads,
+      attempts: 0,
+    });
     const prev = await this.#journal.get(r.requestId);
-    await this.#journal.put({ ...(prev ?? { request: r, acceptedAt: new Date().toISOString() }), state: 'finished', finishedAt: new Date().toISOString() });
+    await this.#journal.put({
+      ...(prev ?? { request: r, acceptedAt: new Date().toISOString() }),
+      state: 'finished',
+      finishedAt: new Date().toISOString(),
+    });
     this.#flushWake?.();
   }
 
@@ -472,7 +523,8 @@ export class Agent {
     for (const e of entries) {
       const r = e.request;
       if (e.state === 'finished') {
-        if (Date.now() - Date.parse(e.finishedAt ?? e.acceptedAt) > FINISHED_RETENTION_MS) await this.#journal.remove(r.requestId);
+        if (Date.now() - Date.parse(e.finishedAt ?? e.acceptedAt) > FINISHED_RETENTION_MS)
+          await this.#journal.remove(r.requestId);
         continue;
       }
       if (e.state === 'started') {
@@ -482,21 +534,41 @@ export class Agent {
           signalTree(e.pid, 'SIGKILL'); // an orphan of the crashed agent must not run on unobserved
         }
         const empty = inlineOutput(new Uint8Array());
-        this.#log.warn({ requestId: r.requestId, jobId: r.jobId }, 'run interrupted by an agent restart; reporting it');
-        await this.#finish(r, { ...this.#resultBase(r), status: 'error', exitCode: null, reason: 'agent_restarted', stdout: empty, stderr: empty, ...(e.startedAt ? { startedAt: e.startedAt } : {}), finishedAt: new Date().toISOString(), durationMs: 0 }, []);
+        this.#log.warn(
+          { requestId: r.requestId, jobId: r.jobId },
+          'run interrupted by an agent restart; reporting it',
+        );
+        await this.#finish(
+          r,
+          {
+            ...this.#resultBase(r),
+            status: 'error',
+            exitCode: null,
+            reason: 'agent_restarted',
+            stdout: empty,
+            stderr: empty,
+            ...(e.startedAt ? { startedAt: e.startedAt } : {}),
+            finishedAt: new Date().toISOString(),
+            durationMs: 0,
+          },
+          [],
+        );
         continue;
       }
       // accepted, never started: run it now (it ran zero times, so this is its one run)
       this.#claimed.add(r.requestId);
-      this.#spawn('recovered-request', (async () => {
-        await this.#slots.acquire(this.#stopping.signal);
-        try {
-          await this.#process(r);
-        } finally {
-          this.#slots.release();
-          this.#claimed.delete(r.requestId);
-        }
-      })());
+      void this.#spawn(
+        'recovered-request',
+        (async () => {
+          await this.#slots.acquire(this.#stopping.signal);
+          try {
+            await this.#process(r);
+          } finally {
+            this.#slots.release();
+            this.#claimed.delete(r.requestId);
+          }
+        })(),
+      );
     }
   }
 
@@ -504,7 +576,10 @@ export class Agent {
 
   async #deliver(entry: OutboxEntry): Promise<void> {
     for (const u of entry.uploads) {
-      await this.#objects.put({ name: u.name }, Readable.toWeb(createReadStream(u.file)) as ReadableStream<Uint8Array>);
+      await this.#objects.put(
+        { name: u.name },
+        Readable.toWeb(createReadStream(u.file)) as ReadableStream<Uint8Array>,
+      );
     }
     const result = entry.result as { requestId: string; resultId: string };
     await this.#js.publish(resultSubject(this.pcId, result.requestId), JSON.stringify(entry.result), {
@@ -518,10 +593,17 @@ export class Agent {
     while (!signal.aborted) {
       const { retryInMs } = await this.#outbox.flushOnce({
         deliver: (e) => this.#deliver(e),
-        isTransient: (err) => /timeout|disconnect|closed|connection|no responders|503/i.test(String((err as Error)?.message ?? err)),
+        isTransient: (err) =>
+          /timeout|disconnect|closed|connection|no responders|503/i.test(
+            String((err as Error)?.message ?? err),
+          ),
         onQuarantine: async (e, err) => {
           this.#log.error({ resultId: e.resultId, err }, 'result quarantined after repeated failures');
-          await this.#obs('result_quarantined', { resultId: e.resultId, error: String((err as Error)?.message ?? err).slice(0, 500) }, `${this.pcId}-quarantine-${e.resultId}`);
+          await this.#obs(
+            'result_quarantined',
+            { resultId: e.resultId, error: String((err as Error)?.message ?? err).slice(0, 500) },
+            `${this.pcId}-quarantine-${e.resultId}`,
+          );
         },
       });
       if (signal.aborted) return; // an abort that fired during flushOnce must not be waited for
@@ -555,7 +637,12 @@ export class Agent {
         agentVersion: this.#version(),
         groups: this.#groups,
         startedAt: this.#startedAt,
-        running: [...this.#running.values()].map((r) => ({ requestId: r.request.requestId, execId: r.request.execId, jobId: r.request.jobId, startedAt: r.startedAt })),
+        running: [...this.#running.values()].map((r) => ({
+          requestId: r.request.requestId,
+          execId: r.request.execId,
+          jobId: r.request.jobId,
+          startedAt: r.startedAt,
+        })),
       };
       try {
         await this.#states.put(this.pcId, JSON.stringify({ ...state, lastSeenAt: now }));
@@ -571,17 +658,38 @@ export class Agent {
 
   async #event(kind: RunEventKind, r: ExecRequest, reason?: string): Promise<void> {
     const id = runEventIdFor(r.requestId, this.pcId, kind);
-    const data = encodeRunEvent({ v: 1, id, at: new Date().toISOString(), pcId: this.pcId, requestId: r.requestId, execId: r.execId, jobId: r.jobId, kind, ...(reason ? { reason } : {}) });
+    const data = encodeRunEvent({
+      v: 1,
+      id,
+      at: new Date().toISOString(),
+      pcId: this.pcId,
+      requestId: r.requestId,
+      execId: r.execId,
+      jobId: r.jobId,
+      kind,
+      ...(reason ? { reason } : {}),
+    });
     try {
       await this.#js.publish(eventSubject(this.pcId, kind), data, { msgID: id });
     } catch (err) {
-      this.#log.warn({ err, kind, requestId: r.requestId }, 'run event not published (the result still will be)');
+      this.#log.warn(
+        { err, kind, requestId: r.requestId },
+        'run event not published (the result still will be)',
+      );
     }
   }
 
   async #obs(kind: string, payload: Record<string, unknown>, id: string): Promise<void> {
     try {
-      const data = encodeObsEvent({ v: 1, id, pcId: this.pcId, at: new Date().toISOString(), kind, source: 'agent', payload: payload as never });
+      const data = encodeObsEvent({
+        v: 1,
+        id,
+        pcId: this.pcId,
+        at: new Date().toISOString(),
+        kind,
+        source: 'agent',
+        payload: payload as never,
+      });
       await this.#js.publish(obsSubject(this.pcId), data, { msgID: id });
     } catch (err) {
       this.#log.warn({ err, kind }, 'obs event not published');
@@ -611,7 +719,9 @@ export class Agent {
     // is redelivered after restart. Every request being handled is awaited.
     await Promise.allSettled([...this.#tasks].filter((t) => t !== this.#pullTask));
     if (this.#nc && !this.#nc.isClosed()) {
-      await this.#outbox.flushOnce({ deliver: (e) => this.#deliver(e), isTransient: () => true, onQuarantine: () => {} }).catch(() => undefined);
+      await this.#outbox
+        .flushOnce({ deliver: (e) => this.#deliver(e), isTransient: () => true, onQuarantine: () => {} })
+        .catch(() => undefined);
       await this.#obs('agent_offline', { reason: 'stopped' }, `${this.pcId}-offline-${this.#startedAt}`);
       for (const s of this.#ctlSubs) s.unsubscribe();
       await this.#nc.drain().catch(() => undefined);

@@ -1,12 +1,7 @@
 // The agent's one durable pull consumer on EXEC, filtered to exec.all, its own exec.pc.<pc> and
 // its groups' subjects. Filters follow group changes by updating the consumer in place, so the
 // consumer keeps its position and nothing is delivered twice.
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiError,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { execSubject } from '../wire/index.js';
 import { STREAMS } from '../kv/index.js';
@@ -22,12 +17,17 @@ export function filterSubjects(pcId: string, groups: readonly string[]): string[
 }
 
 /** Creates the consumer, or updates its filters when they differ. Returns the filters in force. */
-export async function ensureExecConsumer(jsm: JetStreamManager, pcId: string, groups: readonly string[]): Promise<string[]> {
+export async function ensureExecConsumer(
+  jsm: JetStreamManager,
+  pcId: string,
+  groups: readonly string[],
+): Promise<string[]> {
   const name = consumerName(pcId);
   const filters = filterSubjects(pcId, groups);
   try {
     const info = await jsm.consumers.info(STREAMS.exec, name);
-    const have = info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
+    const have =
+      info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
     if (JSON.stringify([...have].sort()) !== JSON.stringify([...filters].sort())) {
       await jsm.consumers.update(STREAMS.exec, name, { filter_subjects: filters });
     }

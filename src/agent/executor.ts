@@ -42,12 +42,18 @@ export async function executeScript(spec: ExecuteSpec): Promise<ExecuteOutcome> 
   await mkdir(spec.workDir, { recursive: true });
   const scriptFile = join(spec.workDir, `script${shellCommand(spec.shell, '').extension}`);
   // cmd.exe reads scripts in the OEM code page; CRLF line ends keep it happy.
-  await writeFile(scriptFile, spec.shell === 'cmd' ? spec.body.replace(/\r?\n/g, '\r\n') : spec.body, { mode: 0o700 });
+  await writeFile(scriptFile, spec.shell === 'cmd' ? spec.body.replace(/\r?\n/g, '\r\n') : spec.body, {
+    mode: 0o700,
+  });
   const { command, args } = shellCommand(spec.shell, scriptFile);
   const stdout = new OutputCapture(spec.maxOutputBytes, join(spec.workDir, 'stdout.spill'));
   const stderr = new OutputCapture(spec.maxOutputBytes, join(spec.workDir, 'stderr.spill'));
   const startedAt = new Date();
-  const finish = (status: ExecuteOutcome['status'], exitCode: number | null, reason?: string): ExecuteOutcome => {
+  const finish = (
+    status: ExecuteOutcome['status'],
+    exitCode: number | null,
+    reason?: string,
+  ): ExecuteOutcome => {
     const finishedAt = new Date();
     return {
       status,
@@ -103,7 +109,10 @@ export async function executeScript(spec: ExecuteSpec): Promise<ExecuteOutcome> 
   if (spec.signal.aborted) onAbort();
   else spec.signal.addEventListener('abort', onAbort, { once: true });
 
-  const first = await Promise.race([exited.then((e) => ({ kind: 'exit' as const, ...e })), spawnError.then((e) => ({ kind: 'error' as const, e }))]);
+  const first = await Promise.race([
+    exited.then((e) => ({ kind: 'exit' as const, ...e })),
+    spawnError.then((e) => ({ kind: 'error' as const, e })),
+  ]);
   clearTimeout(timer);
   spec.signal.removeEventListener('abort', onAbort);
   if (first.kind === 'error') {
@@ -124,6 +133,7 @@ export async function executeScript(spec: ExecuteSpec): Promise<ExecuteOutcome> 
   if (stoppedBy === 'timeout') return finish('timeout', first.code, 'timeout');
   if (stoppedBy === 'killed') return finish('killed', first.code, 'killed');
   if (first.code === 0) return finish('ok', 0);
-  if (first.code === null) return finish('failed', null, `signal_${(first.signal ?? 'unknown').toLowerCase()}`);
+  if (first.code === null)
+    return finish('failed', null, `signal_${(first.signal ?? 'unknown').toLowerCase()}`);
   return finish('failed', first.code);
 }

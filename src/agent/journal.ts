@@ -37,7 +37,9 @@ export class Journal {
       return JournalEntry.parse(JSON.parse(await readFile(this.#path(requestId), 'utf8')));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new Error(`journal entry ${this.#path(requestId)} is unreadable: ${(err as Error).message}`, { cause: err });
+      throw new Error(`journal entry ${this.#path(requestId)} is unreadable: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

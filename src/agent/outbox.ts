@@ -107,7 +107,11 @@ export class Outbox {
         const next = { ...entry, attempts: entry.attempts + 1, lastError: (err as Error).message };
         if (next.attempts >= MAX_PERMANENT_FAILURES) {
           await writeFileDurable(join(this.quarantineDir, `${entry.resultId}.json`), JSON.stringify(next));
-          for (const u of entry.uploads) await rename(u.file, join(this.quarantineDir, `${entry.resultId}.${u.name.split('/').pop()}`)).catch(() => {});
+          for (const u of entry.uploads)
+            await rename(
+              u.file,
+              join(this.quarantineDir, `${entry.resultId}.${u.name.split('/').pop()}`),
+            ).catch(() => {});
           await rm(this.#path(entry.resultId), { force: true });
           await deps.onQuarantine(next, err);
           remaining--;

@@ -8,7 +8,10 @@ export const isWindows = process.platform === 'win32';
 /** Sends `signal` to the process group led by `pid`; false when it no longer exists. */
 export function signalTree(pid: number, signal: NodeJS.Signals): boolean {
   if (isWindows) {
-    spawn('taskkill', ['/PID', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on('error', () => {});
+    spawn('taskkill', ['/PID', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on(
+      'error',
+      () => {},
+    );
     return true;
   }
   try {

@@ -11,7 +11,11 @@ export function shellCommand(shell: Shell, scriptFile: string): ShellCommand {
     case 'bash':
       return { command: 'bash', args: [scriptFile], extension: '.sh' };
     case 'pwsh':
-      return { command: 'pwsh', args: ['-NoProfile', '-NonInteractive', '-File', scriptFile], extension: '.ps1' };
+      return {
+        command: 'pwsh',
+        args: ['-NoProfile', '-NonInteractive', '-File', scriptFile],
+        extension: '.ps1',
+      };
     case 'powershell':
       return {
         command: 'powershell.exe',

@@ -10,7 +10,11 @@ import { action, connection } from './runtime.js';
 
 /** The host name as a pc id: lower-cased, anything outside [A-Za-z0-9_-] replaced by '-'. */
 export function defaultPcId(name = hostname()): string {
-  const id = name.split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'pc';
+  const id =
+    name
+      .split('.')[0]!
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '') || 'pc';
   return id.slice(0, 128);
 }
 
@@ -18,15 +22,21 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description('run the endpoint agent (foreground; SIGTERM stops it gracefully)')
-    .option('--pc-id <id>', 'this endpoint\'s id (default: the host name)')
+    .option('--pc-id <id>', "this endpoint's id (default: the host name)")
     .option('--data-dir <dir>', 'journal, outbox and work folders (default .baton/agent-<pc-id>)')
     .option('--creds <file>', 'NATS credentials file')
     .option('--stop-grace <seconds>', 'time running scripts get to finish on stop', '30')
     .action(
-      action(async function (this: Command, flags: { pcId?: string; dataDir?: string; creds?: string; stopGrace: string }) {
+      action(async function (
+        this: Command,
+        flags: { pcId?: string; dataDir?: string; creds?: string; stopGrace: string },
+      ) {
         const pcId = flags.pcId ?? defaultPcId();
         if (!PcId.safeParse(pcId).success) {
-          throw new CliError(`--pc-id: '${pcId}' is not a valid pc id (letters, digits, '_' and '-', max 128)`, EXIT.usage);
+          throw new CliError(
+            `--pc-id: '${pcId}' is not a valid pc id (letters, digits, '_' and '-', max 128)`,
+            EXIT.usage,
+          );
         }
         const conn = connection(this);
         const agent = new Agent({

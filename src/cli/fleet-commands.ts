@@ -1,7 +1,15 @@
 // `baton groups` and `baton config`: group memberships and layered agent config, with receipts.
 import type { Command } from 'commander';
 import { AgentConfigStore, AgentDirectory, publishAudit } from '../kv/index.js';
-import { AGENT_CONFIG_DEFAULTS, AgentConfigLayer, GroupName, PcId, scopeKey, type AgentConfigKey, type ConfigScope } from '../wire/index.js';
+import {
+  AGENT_CONFIG_DEFAULTS,
+  AgentConfigLayer,
+  GroupName,
+  PcId,
+  scopeKey,
+  type AgentConfigKey,
+  type ConfigScope,
+} from '../wire/index.js';
 import { cliActor } from './actor.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatTable, printJson } from './output.js';
@@ -26,9 +34,19 @@ function parseAssignment(raw: string): [AgentConfigKey, unknown] {
   }
   const value = raw.slice(i + 1);
   if (value === '') return [key, undefined];
-  const typed: unknown = typeof AGENT_CONFIG_DEFAULTS[key] === 'number' ? Number(value) : typeof AGENT_CONFIG_DEFAULTS[key] === 'boolean' ? (value === 'true' ? true : value === 'false' ? false : value) : value;
+  const typed: unknown =
+    typeof AGENT_CONFIG_DEFAULTS[key] === 'number'
+      ? Number(value)
+      : typeof AGENT_CONFIG_DEFAULTS[key] === 'boolean'
+        ? value === 'true'
+          ? true
+          : value === 'false'
+            ? false
+            : value
+        : value;
   const check = AgentConfigLayer.safeParse({ [key]: typed });
-  if (!check.success) throw new CliError(`${key}: '${value}' ${check.error.issues[0]?.message ?? 'is invalid'}`, EXIT.usage);
+  if (!check.success)
+    throw new CliError(`${key}: '${value}' ${check.error.issues[0]?.message ?? 'is invalid'}`, EXIT.usage);
   return [key, typed];
 }
 

@@ -63,7 +63,11 @@ async function waitForExecution(
   return { results, missing: [...expected].filter((pc) => !results.has(pc)) };
 }
 
-async function run(cmd: Command, jobId: string, flags: { target: string; wait?: boolean; timeout: string; deadline?: string; param: string[] }) {
+async function run(
+  cmd: Command,
+  jobId: string,
+  flags: { target: string; wait?: boolean; timeout: string; deadline?: string; param: string[] },
+) {
   const targets = parseTargets(flags.target);
   const params = parseParams(flags.param);
   const json = globals(cmd).json;
@@ -82,15 +86,38 @@ async function run(cmd: Command, jobId: string, flags: { target: string; wait?: 
       params,
     });
     if (!flags.wait) {
-      if (json) printJson({ execId: started.execId, expectedPcs: started.expectedPcs, deadlineAt: started.deadlineAt });
-      else console.log(`${started.execId}  (${started.expectedPcs.length} expected: ${started.expectedPcs.join(', ') || 'none known'})`);
+      if (json)
+        printJson({
+          execId: started.execId,
+          expectedPcs: started.expectedPcs,
+          deadlineAt: started.deadlineAt,
+        });
+      else
+        console.log(
+          `${started.execId}  (${started.expectedPcs.length} expected: ${started.expectedPcs.join(', ') || 'none known'})`,
+        );
       return;
     }
     if (!json) console.log(started.execId);
-    const { results, missing } = await waitForExecution(nc, started, { timeoutMs: waitMs, progress: !json && process.stderr.isTTY !== false });
+    const { results, missing } = await waitForExecution(nc, started, {
+      timeoutMs: waitMs,
+      progress: !json && process.stderr.isTTY !== false,
+    });
     const rows = [
-      ...[...results.values()].map((r) => ({ pcId: r.pcId, status: r.status, exitCode: r.exitCode, reason: r.reason ?? null, durationMs: r.durationMs })),
-      ...missing.map((pcId) => ({ pcId, status: Date.now() > Date.parse(started.deadlineAt) ? 'expired' : 'pending', exitCode: null, reason: null, durationMs: null })),
+      ...[...results.values()].map((r) => ({
+        pcId: r.pcId,
+        status: r.status,
+        exitCode: r.exitCode,
+        reason: r.reason ?? null,
+        durationMs: r.durationMs,
+      })),
+      ...missing.map((pcId) => ({
+        pcId,
+        status: Date.now() > Date.parse(started.deadlineAt) ? 'expired' : 'pending',
+        exitCode: null,
+        reason: null,
+        durationMs: null,
+      })),
     ].sort((a, b) => a.pcId.localeCompare(b.pcId));
     const allOk = rows.length > 0 && rows.every((r) => r.status === FINAL_OK);
     if (json) printJson({ execId: started.execId, ok: allOk, results: rows });
@@ -101,7 +128,11 @@ async function run(cmd: Command, jobId: string, flags: { target: string; wait?: 
           { header: 'STATUS', value: (r) => r.status },
           { header: 'EXIT', value: (r) => r.exitCode, align: 'right' },
           { header: 'REASON', value: (r) => r.reason ?? '' },
-          { header: 'DURATION', value: (r) => (r.durationMs === null ? '' : `${r.durationMs} ms`), align: 'right' },
+          {
+            header: 'DURATION',
+            value: (r) => (r.durationMs === null ? '' : `${r.durationMs} ms`),
+            align: 'right',
+          },
         ]),
       );
     return allOk ? EXIT.ok : EXIT.failed;
@@ -112,7 +143,13 @@ async function run(cmd: Command, jobId: string, flags: { target: string; wait?: 
 function execJob(shell: string, script: string, timeoutMs: number): JobRecord {
   return {
     id: EXEC_JOB_ID,
-    manifest: { kind: 'job', id: EXEC_JOB_ID, version: 'adhoc', tags: [], execute: { shell: shell as 'sh', script, timeoutMs, env: {}, runAs: 'system' } },
+    manifest: {
+      kind: 'job',
+      id: EXEC_JOB_ID,
+      version: 'adhoc',
+      tags: [],
+      execute: { shell: shell as 'sh', script, timeoutMs, env: {}, runAs: 'system' },
+    },
     written: { actor: { kind: 'user', name: 'cli' }, via: 'cli', at: new Date().toISOString() },
     revision: 1,
     storedAt: new Date().toISOString(),
@@ -124,15 +161,28 @@ function execJob(shell: string, script: string, timeoutMs: number): JobRecord {
 }
 
 /** Exit code of `baton exec` for a result that has no exit code of its own. */
-const STATUS_EXIT: Record<string, number> = { timeout: 124, killed: 137, skipped: EXIT.failed, error: EXIT.failed };
+const STATUS_EXIT: Record<string, number> = {
+  timeout: 124,
+  killed: 137,
+  skipped: EXIT.failed,
+  error: EXIT.failed,
+};
 
 async function exec(cmd: Command, script: string[], flags: { pc: string; shell: string; timeout: string }) {
-  if (!PcId.safeParse(flags.pc).success) throw new CliError(`--pc: '${flags.pc}' is not a valid pc id`, EXIT.usage);
+  if (!PcId.safeParse(flags.pc).success)
+    throw new CliError(`--pc: '${flags.pc}' is not a valid pc id`, EXIT.usage);
   if (!['sh', 'bash', 'pwsh', 'powershell', 'cmd'].includes(flags.shell)) {
-    throw new CliError(`--shell: '${flags.shell}' is not allowed; expected one of sh, bash, pwsh, powershell, cmd`, EXIT.usage);
+    throw new CliError(
+      `--shell: '${flags.shell}' is not allowed; expected one of sh, bash, pwsh, powershell, cmd`,
+      EXIT.usage,
+    );
   }
   const body = script.join(' ');
-  if (!body.trim()) throw new CliError("exec: give the script after '--', e.g. baton exec --pc web-01 -- 'uptime'", EXIT.usage);
+  if (!body.trim())
+    throw new CliError(
+      "exec: give the script after '--', e.g. baton exec --pc web-01 -- 'uptime'",
+      EXIT.usage,
+    );
   const timeoutMs = durationFlag('--timeout', flags.timeout);
   return withNats(cmd, async (nc) => {
     const execId = newId();
@@ -163,28 +213,39 @@ async function exec(cmd: Command, script: string[], flags: { pc: string; shell: 
       execId,
       deadlineMs: 60_000,
     });
-    const { results } = await waitForExecution(nc, started, { timeoutMs: timeoutMs + 90_000, progress: false });
+    const { results } = await waitForExecution(nc, started, {
+      timeoutMs: timeoutMs + 90_000,
+      progress: false,
+    });
     live.unsubscribe();
     await pump;
     const r = results.get(flags.pc);
-    if (!r) throw new CliError(`no result from ${flags.pc} (is its agent running?); exec id ${execId}`, EXIT.unavailable);
+    if (!r)
+      throw new CliError(
+        `no result from ${flags.pc} (is its agent running?); exec id ${execId}`,
+        EXIT.unavailable,
+      );
     // Live output is best effort; when it missed anything, print the stored output instead.
     const gotAll = complete && liveBytes.stdout === r.stdout.bytes && liveBytes.stderr === r.stderr.bytes;
     if (!gotAll) {
-      if (liveBytes.stdout + liveBytes.stderr > 0) process.stderr.write('\nbaton: live output was incomplete; the stored output follows\n');
+      if (liveBytes.stdout + liveBytes.stderr > 0)
+        process.stderr.write('\nbaton: live output was incomplete; the stored output follows\n');
       for await (const chunk of readOutput(nc, r.stdout)) process.stdout.write(chunk);
       for await (const chunk of readOutput(nc, r.stderr)) process.stderr.write(chunk);
     }
-    if (r.status === 'skipped' || r.status === 'error') process.stderr.write(`baton: ${r.status} (${r.reason ?? 'no reason'})\n`);
+    if (r.status === 'skipped' || r.status === 'error')
+      process.stderr.write(`baton: ${r.status} (${r.reason ?? 'no reason'})\n`);
     if (r.exitCode !== null && (r.status === 'ok' || r.status === 'failed')) return r.exitCode;
-    return (STATUS_EXIT[r.status] ?? EXIT.failed);
+    return STATUS_EXIT[r.status] ?? EXIT.failed;
   });
 }
 
 async function kill(cmd: Command, execId: string) {
   return withNats(cmd, async (nc) => {
     const replies: { pcId: string; killed: number }[] = [];
-    const iter = await nc.requestMany(ctlSubject({ kind: 'all' }, 'kill'), JSON.stringify({ execId }), { maxWait: 1_500 });
+    const iter = await nc.requestMany(ctlSubject({ kind: 'all' }, 'kill'), JSON.stringify({ execId }), {
+      maxWait: 1_500,
+    });
     for await (const m of iter) {
       try {
         replies.push(m.json());
@@ -203,8 +264,12 @@ async function kill(cmd: Command, execId: string) {
       summary: `killed execution ${execId} on ${killed.length} pcs`,
       details: { pcs: killed.map((k) => k.pcId) },
     });
-    if (globals(cmd).json) printJson({ execId, killedOn: killed.map((k) => k.pcId), answered: replies.length });
-    else console.log(`kill sent: running on ${killed.length} of ${replies.length} agents that answered${killed.length ? `: ${killed.map((k) => k.pcId).join(', ')}` : ''}`);
+    if (globals(cmd).json)
+      printJson({ execId, killedOn: killed.map((k) => k.pcId), answered: replies.length });
+    else
+      console.log(
+        `kill sent: running on ${killed.length} of ${replies.length} agents that answered${killed.length ? `: ${killed.map((k) => k.pcId).join(', ')}` : ''}`,
+      );
     return killed.length > 0 ? EXIT.ok : EXIT.notFound;
   });
 }

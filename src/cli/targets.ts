@@ -5,25 +5,40 @@ import { CliError, EXIT } from './exit-codes.js';
 export function parseTargets(raw: string): ExecTarget[] {
   const out: ExecTarget[] = [];
   const seen = new Set<string>();
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     let t: ExecTarget;
     if (part === 'all') t = { kind: 'all' };
     else if (part.startsWith('group:')) {
       const group = part.slice(6);
-      if (!GroupName.safeParse(group).success) throw new CliError(`--target: '${group}' is not a valid group name (letters, digits, '_' and '-')`, EXIT.usage);
+      if (!GroupName.safeParse(group).success)
+        throw new CliError(
+          `--target: '${group}' is not a valid group name (letters, digits, '_' and '-')`,
+          EXIT.usage,
+        );
       t = { kind: 'group', group };
     } else if (part.startsWith('pc:')) {
       const pcId = part.slice(3);
-      if (!PcId.safeParse(pcId).success) throw new CliError(`--target: '${pcId}' is not a valid pc id (letters, digits, '_' and '-')`, EXIT.usage);
+      if (!PcId.safeParse(pcId).success)
+        throw new CliError(
+          `--target: '${pcId}' is not a valid pc id (letters, digits, '_' and '-')`,
+          EXIT.usage,
+        );
       t = { kind: 'pc', pcId };
     } else {
-      throw new CliError(`--target: '${part}' is not a target; use all, group:<name> or pc:<id> (comma separated)`, EXIT.usage);
+      throw new CliError(
+        `--target: '${part}' is not a target; use all, group:<name> or pc:<id> (comma separated)`,
+        EXIT.usage,
+      );
     }
     const key = JSON.stringify(t);
     if (!seen.has(key)) out.push(t);
     seen.add(key);
   }
-  if (out.length === 0) throw new CliError('--target: give at least one of all, group:<name>, pc:<id>', EXIT.usage);
+  if (out.length === 0)
+    throw new CliError('--target: give at least one of all, group:<name>, pc:<id>', EXIT.usage);
   return out;
 }
 

@@ -56,7 +56,10 @@ export class AgentConfigStore {
    * Sets (value defined) or removes (undefined) fields of one layer, conditional on the revision
    * it read. Returns [revision before, revision after]. Validates the whole layer.
    */
-  async update(key: string, changes: Partial<Record<AgentConfigKey, unknown>>): Promise<[number | null, number]> {
+  async update(
+    key: string,
+    changes: Partial<Record<AgentConfigKey, unknown>>,
+  ): Promise<[number | null, number]> {
     const { layer, revision } = await this.layer(key);
     const next: Record<string, unknown> = { ...layer };
     for (const [k, v] of Object.entries(changes)) {
@@ -65,7 +68,8 @@ export class AgentConfigStore {
     }
     const data = new TextEncoder().encode(JSON.stringify(AgentConfigLayer.parse(next)));
     try {
-      const after = revision === null ? await this.kv.create(key, data) : await this.kv.update(key, data, revision);
+      const after =
+        revision === null ? await this.kv.create(key, data) : await this.kv.update(key, data, revision);
       return [revision, after];
     } catch (err) {
       if (!isRevisionMismatch(err)) throw err;

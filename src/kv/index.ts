@@ -12,7 +12,15 @@ export { auditFilter, publishAudit, readAudit, AuditPublishError } from './audit
 export type { AuditDraft, AuditQuery } from './audit-log.js';
 export { ConflictError, NotFoundError, isRevisionMismatch } from './errors.js';
 export { changedPaths, executeApply, planApply, planObject } from './job-apply.js';
-export type { ApplyInput, ApplyOptions, ApplyResult, PlanAction, PlanCore, PlanCurrent, PlanItem } from './job-apply.js';
+export type {
+  ApplyInput,
+  ApplyOptions,
+  ApplyResult,
+  PlanAction,
+  PlanCore,
+  PlanCurrent,
+  PlanItem,
+} from './job-apply.js';
 export { JobStore, StoredJob, WriteStamp, isHumanEdit, stampOf } from './job-store.js';
 export type { DeletedJob, JobRecord, JobStatus, WriteMeta } from './job-store.js';
 export { AgentDirectory, GroupList } from './agent-directory.js';

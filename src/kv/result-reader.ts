@@ -50,7 +50,8 @@ export async function* readOutput(nc: NatsConnection, out: OutputStream): AsyncG
   if (!out.object) return;
   const store = await new Objm(nc).open(out.object.bucket);
   const obj = await store.get(out.object.name);
-  if (!obj) throw new Error(`output object ${out.object.bucket}/${out.object.name} is missing (expired or deleted)`);
+  if (!obj)
+    throw new Error(`output object ${out.object.bucket}/${out.object.name} is missing (expired or deleted)`);
   const reader = obj.data.getReader();
   for (;;) {
     const { done, value } = await reader.read();

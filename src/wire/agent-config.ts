@@ -28,7 +28,11 @@ export const AgentConfigLayer = z.strictObject({
   /** Scripts run at the same time on one agent. Default 4. */
   concurrency: z.int().min(1).max(256).optional(),
   /** Bytes of stdout (and of stderr) kept per run; more is counted as dropped. Default 256 MiB. */
-  max_output_bytes: z.int().min(1024).max(4 * 1024 * 1024 * 1024).optional(),
+  max_output_bytes: z
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024 * 1024)
+    .optional(),
   /** Publish live output chunks on `out.<pc>.<request>` while a script runs. Default true. */
   live_output: z.boolean().optional(),
   /** Time between SIGTERM and SIGKILL when a script is stopped. Default `5s`. */
@@ -66,7 +70,8 @@ export function resolveAgentConfig(merged: Required<AgentConfigLayer>): AgentCon
 }
 
 /** A config scope as a KV key: `global`, `groups.<g>`, `pcs.<pc>`. */
-export type ConfigScope = { kind: 'global' } | { kind: 'group'; group: string } | { kind: 'pc'; pcId: string };
+export type ConfigScope =
+  { kind: 'global' } | { kind: 'group'; group: string } | { kind: 'pc'; pcId: string };
 
 export function scopeKey(scope: ConfigScope): string {
   switch (scope.kind) {
@@ -87,9 +92,10 @@ export function scopeKey(scope: ConfigScope): string {
  * Merges layers per field: defaults, `global`, each group (in name order), then the pc.
  * Returns the merged values and, per key, the layer it came from (`default`, `global`, `groups.x`, `pcs.y`).
  */
-export function mergeAgentConfig(
-  layers: readonly { key: string; layer: AgentConfigLayer }[],
-): { values: Required<AgentConfigLayer>; sources: Record<AgentConfigKey, string> } {
+export function mergeAgentConfig(layers: readonly { key: string; layer: AgentConfigLayer }[]): {
+  values: Required<AgentConfigLayer>;
+  sources: Record<AgentConfigKey, string>;
+} {
   const values = { ...AGENT_CONFIG_DEFAULTS };
   const sources = Object.fromEntries(Object.keys(AGENT_CONFIG_DEFAULTS).map((k) => [k, 'default'])) as Record<
     AgentConfigKey,

@@ -12,20 +12,33 @@ import type { ExecResult, ExecTarget } from '../../src/wire/index.js';
 import { BATON_MAIN } from './cli.js';
 import { waitFor } from './wait.js';
 
-export async function startAgent(url: string, pcId: string, dataDir?: string): Promise<Agent & { dataDir: string }> {
+export async function startAgent(
+  url: string,
+  pcId: string,
+  dataDir?: string,
+): Promise<Agent & { dataDir: string }> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), `baton-agent-${pcId}-`)));
   const agent = new Agent({ pcId, servers: url, dataDir: dir, logger: silentLogger, stopGraceMs: 2_000 });
   await agent.start();
   return Object.assign(agent, { dataDir: dir });
 }
 
-export type AgentProcess = { child: ChildProcess; dataDir: string; exited: Promise<number | null>; output: () => string };
+export type AgentProcess = {
+  child: ChildProcess;
+  dataDir: string;
+  exited: Promise<number | null>;
+  output: () => string;
+};
 
 export function spawnAgent(url: string, pcId: string, dataDir: string): AgentProcess {
-  const child = spawn(process.execPath, [BATON_MAIN, 'agent', '--pc-id', pcId, '--data-dir', dataDir, '--stop-grace', '2'], {
-    env: { ...process.env, BATON_NATS_URL: url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BATON_MAIN, 'agent', '--pc-id', pcId, '--data-dir', dataDir, '--stop-grace', '2'],
+    {
+      env: { ...process.env, BATON_NATS_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -57,15 +70,28 @@ export async function runJob(
 }
 
 /** Collects results of requests until `count` arrived (or fails after the bound). */
-export async function collectResults(nc: NatsConnection, requestIds: string[], count: number, timeoutMs = 20_000): Promise<ExecResult[]> {
+export async function collectResults(
+  nc: NatsConnection,
+  requestIds: string[],
+  count: number,
+  timeoutMs = 20_000,
+): Promise<ExecResult[]> {
   const got: ExecResult[] = [];
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
-  await watchResults(nc, requestIds, (r) => {
-    got.push(r);
-    if (got.length >= count) ac.abort();
-  }, ac.signal);
+  await watchResults(
+    nc,
+    requestIds,
+    (r) => {
+      got.push(r);
+      if (got.length >= count) ac.abort();
+    },
+    ac.signal,
+  );
   clearTimeout(timer);
-  if (got.length < count) throw new Error(`expected ${count} results, got ${got.length}: ${JSON.stringify(got.map((r) => [r.pcId, r.status]))}`);
+  if (got.length < count)
+    throw new Error(
+      `expected ${count} results, got ${got.length}: ${JSON.stringify(got.map((r) => [r.pcId, r.status]))}`,
+    );
   return got;
 }

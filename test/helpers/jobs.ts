@@ -9,9 +9,15 @@ export async function putJob(
   script: string,
   opts: { version?: string; timeout?: string; shell?: string } = {},
 ): Promise<number> {
-  const yaml = `kind: job\nid: ${id}\nversion: "${opts.version ?? '1'}"\nexecute:\n  shell: ${opts.shell ?? 'sh'}\n  timeout: ${opts.timeout ?? '30s'}\n  script: |\n${script.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+  const yaml = `kind: job\nid: ${id}\nversion: "${opts.version ?? '1'}"\nexecute:\n  shell: ${opts.shell ?? 'sh'}\n  timeout: ${opts.timeout ?? '30s'}\n  script: |\n${script
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')}\n`;
   const job = parseManifestFile(yaml, `${id}.yaml`).jobs[0]!;
   const store = await JobStore.open(nc);
   const current = await store.get(id);
-  return store.put(job.manifest, job.yaml, current?.revision ?? null, { actor: { kind: 'user', name: 'test' }, source: { via: 'apply' } });
+  return store.put(job.manifest, job.yaml, current?.revision ?? null, {
+    actor: { kind: 'user', name: 'test' },
+    source: { via: 'apply' },
+  });
 }

@@ -45,13 +45,22 @@ describe('agents run what is addressed to them', () => {
     }
     const lab = await runJob(nc, 'hello', [{ kind: 'group', group: 'lab' }]);
     assert.deepEqual(lab.expectedPcs, ['pc-a', 'pc-b']);
-    assert.deepEqual((await collectResults(nc, lab.requestIds, 2)).map((r) => r.pcId).sort(), ['pc-a', 'pc-b']);
-    const one = await runJob(nc, 'hello', [{ kind: 'pc', pcId: 'pc-c' }, { kind: 'group', group: 'web' }]);
+    assert.deepEqual((await collectResults(nc, lab.requestIds, 2)).map((r) => r.pcId).sort(), [
+      'pc-a',
+      'pc-b',
+    ]);
+    const one = await runJob(nc, 'hello', [
+      { kind: 'pc', pcId: 'pc-c' },
+      { kind: 'group', group: 'web' },
+    ]);
     assert.deepEqual(one.expectedPcs, ['pc-b', 'pc-c']);
-    assert.deepEqual((await collectResults(nc, one.requestIds, 2)).map((r) => r.pcId).sort(), ['pc-b', 'pc-c']);
+    assert.deepEqual((await collectResults(nc, one.requestIds, 2)).map((r) => r.pcId).sort(), [
+      'pc-b',
+      'pc-c',
+    ]);
   });
 
-  test('a group change moves the agent\'s consumer filters live', async () => {
+  test("a group change moves the agent's consumer filters live", async () => {
     const dir = await AgentDirectory.open(nc);
     const { revision } = await dir.groupsOf('pc-c');
     await dir.setGroups('pc-c', ['late'], revision);
@@ -77,7 +86,11 @@ describe('agents run what is addressed to them', () => {
     const expired = await runJob(nc, 'late', [{ kind: 'pc', pcId: 'pc-skip' }], { deadlineMs: 1 });
     const back = await startAgent(s.server.url, 'pc-skip', lone.dataDir);
     try {
-      const results = await collectResults(nc, [...superseded.requestIds, ...revoked.requestIds, ...expired.requestIds], 3);
+      const results = await collectResults(
+        nc,
+        [...superseded.requestIds, ...revoked.requestIds, ...expired.requestIds],
+        3,
+      );
       const byJob = Object.fromEntries(results.map((r) => [r.jobId, [r.status, r.reason]]));
       assert.deepEqual(byJob, {
         pinned: ['skipped', 'version_superseded'],
@@ -98,8 +111,15 @@ describe('agents run what is addressed to them', () => {
     process.env['BATON_STAMP_FILE'] = join(first.dataDir, 'stamps');
     const back = await startAgent(s.server.url, 'pc-off', first.dataDir);
     try {
-      const results = await collectResults(nc, runs.flatMap((r) => r.requestIds), 3);
-      assert.ok(results.every((r) => r.status === 'ok'), JSON.stringify(results.map((r) => r.status)));
+      const results = await collectResults(
+        nc,
+        runs.flatMap((r) => r.requestIds),
+        3,
+      );
+      assert.ok(
+        results.every((r) => r.status === 'ok'),
+        JSON.stringify(results.map((r) => r.status)),
+      );
       const stamps = (await readFile(join(first.dataDir, 'stamps'), 'utf8')).trim().split('\n');
       assert.deepEqual(stamps.sort(), runs.map((r) => r.execId).sort());
     } finally {
@@ -160,11 +180,22 @@ describe('agents run what is addressed to them', () => {
     await putJob(nc, 'fails', 'echo out; echo err >&2; exit 7');
     const f = await runJob(nc, 'fails', [{ kind: 'pc', pcId: 'pc-a' }]);
     const [failed] = await collectResults(nc, f.requestIds, 1);
-    assert.deepEqual([failed?.status, failed?.exitCode, Buffer.from(inlineOutputBytes(failed!.stderr)!).toString()], ['failed', 7, 'err\n']);
+    assert.deepEqual(
+      [failed?.status, failed?.exitCode, Buffer.from(inlineOutputBytes(failed!.stderr)!).toString()],
+      ['failed', 7, 'err\n'],
+    );
 
     // A script that starts children which would outlive it; the timeout must end all of them.
-    const pidFile = join(agents.length ? (agents[0] as unknown as { dataDir: string }).dataDir : '/tmp', 'tree.pids');
-    await putJob(nc, 'tree', `sleep 300 & echo $! > ${pidFile}; (sleep 300 & echo $! >> ${pidFile}; wait) & wait`, { timeout: '2s' });
+    const pidFile = join(
+      agents.length ? (agents[0] as unknown as { dataDir: string }).dataDir : '/tmp',
+      'tree.pids',
+    );
+    await putJob(
+      nc,
+      'tree',
+      `sleep 300 & echo $! > ${pidFile}; (sleep 300 & echo $! >> ${pidFile}; wait) & wait`,
+      { timeout: '2s' },
+    );
     const t = await runJob(nc, 'tree', [{ kind: 'pc', pcId: 'pc-a' }]);
     const [timedOut] = await collectResults(nc, t.requestIds, 1);
     assert.equal(timedOut?.status, 'timeout');
@@ -188,9 +219,11 @@ describe('agents run what is addressed to them', () => {
       return states.find((a) => a.pcId === 'pc-b')?.running.length === 1 || undefined;
     }).catch(() => undefined);
     const replies = await waitFor('kill to reach the running script', async () => {
-      const iter = await nc.requestMany('ctl.all.kill', JSON.stringify({ execId: k.execId }), { maxWait: 500 });
+      const iter = await nc.requestMany('ctl.all.kill', JSON.stringify({ execId: k.execId }), {
+        maxWait: 500,
+      });
       let n = 0;
-      for await (const m of iter) n += (m.json<{ killed: number }>()).killed;
+      for await (const m of iter) n += m.json<{ killed: number }>().killed;
       return n > 0 ? n : undefined;
     });
     assert.equal(replies, 1);
@@ -205,9 +238,18 @@ describe('agents run what is addressed to them', () => {
     await store.update('global', { heartbeat_interval: '2s', concurrency: 2 });
     await store.update('groups.lab', { concurrency: 3 });
     await store.update('pcs.pc-a', { heartbeat_interval: '1s' });
-    await waitFor('pc-a to apply its config', () => agent.config.heartbeatIntervalMs === 1_000 && agent.config.concurrency === 3);
+    await waitFor(
+      'pc-a to apply its config',
+      () => agent.config.heartbeatIntervalMs === 1_000 && agent.config.concurrency === 3,
+    );
     const eff = await store.effective('pc-a', ['lab']);
-    assert.deepEqual(eff.sources, { heartbeat_interval: 'pcs.pc-a', concurrency: 'groups.lab', max_output_bytes: 'default', live_output: 'default', kill_grace: 'default' });
+    assert.deepEqual(eff.sources, {
+      heartbeat_interval: 'pcs.pc-a',
+      concurrency: 'groups.lab',
+      max_output_bytes: 'default',
+      live_output: 'default',
+      kill_grace: 'default',
+    });
     // And the agent really heartbeats faster: lastSeenAt advances within ~1s.
     const dir = await AgentDirectory.open(nc);
     const seen = async () => (await dir.list()).agents.find((a) => a.pcId === 'pc-a')!.lastSeenAt;
