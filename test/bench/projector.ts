@@ -1,0 +1,173 @@
+// Projector throughput against the raw ceiling measured in the same run (docs/benchmarks.md):
+//   (a) raw JetStream consume+ack of the same N messages, and raw better-sqlite3 batched inserts of
+//       N rows of the same width (same pragmas: WAL, synchronous=FULL);
+//   (b) the projector: decode, validate, upsert result + run row, recount the execution, ack.
+// Prints results/s and the projector's ratio to the slower raw ceiling (target >= 50%).
+// No assertions: timing belongs here, never in tests.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DEFAULT_LIMITS, ensureTopology, scaleLimits } from '../../src/kv/index.js';
+import { Projector } from '../../src/projector/index.js';
+import { startTestServer } from '../helpers/nats-server.js';
+import { resultMessage, runStartMessage, type Published } from '../helpers/projector-fixtures.js';
+
+export type ProjectorBenchOptions = { n: number; pcsPerExec: number };
+
+type Row = { name: string; ms: number; perSec: number };
+
+const STDOUT = Array.from(
+  { length: 12 },
+  (_, i) => `/dev/sda${i} 1048576 ${i * 1000} 1000 ${i}% /mnt/${i}\n`,
+).join('');
+
+/** N results of executions over `pcsPerExec` pcs each, with realistic inline output. */
+function workload(n: number, pcsPerExec: number): { starts: Published[]; results: Published[] } {
+  const starts: Published[] = [];
+  const results: Published[] = [];
+  for (let e = 0; results.length < n; e++) {
+    const execId = `BENCH${String(e).padStart(5, '0')}`;
+    const pcs = Array.from(
+      { length: Math.min(pcsPerExec, n - results.length) },
+      (_, i) => `pc-${String(i).padStart(5, '0')}`,
+    );
+    starts.push(runStartMessage(execId, pcs, '2099-01-01T00:00:00.000Z'));
+    for (const [i, pc] of pcs.entries()) {
+      results.push(
+        resultMessage({
+          execId,
+          pcId: pc,
+          status: i % 50 === 0 ? 'failed' : 'ok',
+          exitCode: i % 50 === 0 ? 1 : 0,
+          stdout: i % 50 === 0 ? 'df: /mnt/3: Input/output error\n' : STDOUT,
+        }),
+      );
+    }
+  }
+  return { starts, results };
+}
+
+async function publishAll(nc: NatsConnection, msgs: Published[]): Promise<void> {
+  const js = jetstream(nc);
+  for (let i = 0; i < msgs.length; i += 1000) {
+    await Promise.all(msgs.slice(i, i + 1000).map((m) => js.publish(m.subject, m.data, { msgID: m.msgID })));
+  }
+}
+
+async function rawConsume(nc: NatsConnection, n: number): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add('RESULTS', {
+    durable_name: 'bench-raw',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: 20_000,
+  });
+  const consumer = await jetstream(nc).consumers.get('RESULTS', 'bench-raw');
+  const t0 = performance.now();
+  const messages = await consumer.consume({ max_messages: 1000 });
+  let seen = 0;
+  for await (const m of messages) {
+    m.ack();
+    if (++seen >= n) break;
+  }
+  await messages.close();
+  return performance.now() - t0;
+}
+
+function rawInsert(dir: string, results: Published[]): number {
+  const db = new Database(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE r (id TEXT PRIMARY KEY, exec_id TEXT, pc_id TEXT, status TEXT, exit_code INTEGER,
+    finished_at TEXT, stdout_sha256 TEXT, stdout TEXT, stderr TEXT, stream_seq INTEGER)`);
+  const insert = db.prepare('INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  // Values prepared up front: this measures SQLite, not JSON.
+  const rows = results.map((m, i) => {
+    const r = JSON.parse(Buffer.from(m.data).toString('utf8')) as {
+      resultId: string;
+      execId: string;
+      pcId: string;
+      status: string;
+      exitCode: number;
+      finishedAt: string;
+      stdout: { sha256: string; inline?: { data: string } };
+    };
+    return [
+      r.resultId,
+      r.execId,
+      r.pcId,
+      r.status,
+      r.exitCode,
+      r.finishedAt,
+      r.stdout.sha256,
+      r.stdout.inline?.data ?? '',
+      '',
+      i + 1,
+    ];
+  });
+  const batch = db.transaction((chunk: unknown[][]) => {
+    for (const row of chunk) insert.run(...row);
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < rows.length; i += 500) batch.immediate(rows.slice(i, i + 500));
+  const ms = performance.now() - t0;
+  db.close();
+  return ms;
+}
+
+async function projector(nc: NatsConnection, dir: string, n: number): Promise<number> {
+  const p = new Projector(nc, { dbPath: join(dir, 'projector.db'), instance: 'bench', emitPresence: false });
+  const t0 = performance.now();
+  await p.start();
+  while ((p.stats().streams['RESULTS']?.applied ?? 0) < n) await new Promise((r) => setTimeout(r, 5));
+  const ms = performance.now() - t0;
+  await p.stop();
+  return ms;
+}
+
+export async function runProjectorBench(opts: ProjectorBenchOptions): Promise<Row[]> {
+  const server = await startTestServer();
+  const dir = await mkdtemp(join(tmpdir(), 'baton-bench-'));
+  try {
+    const nc = await server.connect('bench');
+    await ensureTopology(nc, { replicas: 1, limits: scaleLimits(DEFAULT_LIMITS, 1 / 32) });
+    const { starts, results } = workload(opts.n, opts.pcsPerExec);
+    process.stderr.write(`publishing ${results.length} results (${starts.length} executions)...\n`);
+    await publishAll(nc, starts);
+    await publishAll(nc, results);
+    const consume = await rawConsume(nc, results.length);
+    const insert = rawInsert(dir, results);
+    const proj = await projector(nc, dir, results.length);
+    const row = (name: string, ms: number): Row => ({ name, ms, perSec: (results.length / ms) * 1000 });
+    return [
+      row('raw JetStream consume+ack', consume),
+      row('raw SQLite batched insert', insert),
+      row('projector', proj),
+    ];
+  } finally {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatProjectorBench(rows: Row[], n: number): string {
+  const ceiling = Math.min(rows[0]!.perSec, rows[1]!.perSec);
+  const lines = [`projector benchmark: ${n} ExecResults`, ''];
+  lines.push(
+    `${'measure'.padEnd(28)}${'ms'.padStart(10)}${'results/s'.padStart(12)}${'vs ceiling'.padStart(12)}`,
+  );
+  for (const r of rows) {
+    lines.push(
+      `${r.name.padEnd(28)}${r.ms.toFixed(0).padStart(10)}${r.perSec.toFixed(0).padStart(12)}${`${((r.perSec / ceiling) * 100).toFixed(0)}%`.padStart(12)}`,
+    );
+  }
+  const ratio = rows[2]!.perSec / ceiling;
+  lines.push(
+    '',
+    `projector = ${(ratio * 100).toFixed(0)}% of the slower raw ceiling (target >= 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}`,
+  );
+  return lines.join('\n');
+}
