@@ -10,6 +10,9 @@ import { registerRunCommands } from './run-commands.js';
 import { registerFleetCommands } from './fleet-commands.js';
 import { registerScheduleCommands } from './schedule-commands.js';
 import { registerSchedulerCommand } from './scheduler-command.js';
+import { registerProjectorCommands } from './projector-commands.js';
+import { registerRunsCommands } from './runs-commands.js';
+import { registerTimelineCommands } from './timeline-commands.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command('baton')
@@ -36,5 +39,8 @@ registerRunCommands(program);
 registerFleetCommands(program);
 registerScheduleCommands(program);
 registerSchedulerCommand(program);
+registerProjectorCommands(program);
+registerRunsCommands(program);
+registerTimelineCommands(program);
 
 await program.parseAsync(process.argv);

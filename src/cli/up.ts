@@ -66,6 +66,19 @@ export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec
       ],
       logFile: join(logDir, 'agent.log'),
     },
+    {
+      name: 'projector',
+      command: process.execPath,
+      args: [
+        fileURLToPath(new URL('./main.js', import.meta.url)),
+        'projector',
+        '--db',
+        join(ctx.dataDir, 'baton.db'),
+        '--server',
+        ctx.natsUrl,
+      ],
+      logFile: join(logDir, 'projector.log'),
+    },
   ];
 }
 
