@@ -64,7 +64,10 @@ export function isStorageError(err: unknown): boolean {
   return typeof code === 'string' && STORAGE_ERRORS.test(code);
 }
 
-type Decoded = { write: (touched: Set<string>) => void; problem?: string };
+/** Executions a batch touched; results also name their job, for a placeholder execution row. */
+type Touched = Map<string, { jobId: string; jobVersion: string } | null>;
+
+type Decoded = { write: (touched: Touched) => void; problem?: string };
 
 function mismatch(subject: string, what: string): never {
   throw new ProjectionInputError(`subject '${subject}' does not match the message's ${what}`);
@@ -110,7 +113,7 @@ export class Projection {
   }
 
   #applyAll(batch: readonly RawMessage[]): BatchOutcome {
-    const touched = new Set<string>();
+    const touched: Touched = new Map();
     let errors = 0;
     for (const m of batch) {
       let decoded: Decoded;
@@ -127,7 +130,10 @@ export class Projection {
         errors++;
       }
     }
-    for (const id of touched) this.#executions.recompute(id);
+    for (const [id, job] of touched) {
+      if (job) this.#results.placeholder(id, job.jobId, job.jobVersion);
+      this.#executions.recompute(id);
+    }
     return { applied: batch.length - errors, errors };
   }
 
@@ -163,7 +169,7 @@ export class Projection {
         return {
           write: (touched) => {
             this.#results.write(r, m.seq);
-            touched.add(r.execId);
+            touched.set(r.execId, { jobId: r.jobId, jobVersion: r.jobVersion });
           },
         };
       }
@@ -175,7 +181,7 @@ export class Projection {
         return {
           write: (touched) => {
             this.#events.runEvent(e, m.seq);
-            touched.add(e.execId);
+            if (!touched.has(e.execId)) touched.set(e.execId, null);
           },
         };
       }
@@ -208,7 +214,7 @@ export class Projection {
           write: (touched) => {
             this.#audit.receipt(e, m.seq);
             this.#audit.runStart(e, start);
-            touched.add(start.execId);
+            if (!touched.has(start.execId)) touched.set(start.execId, null);
           },
         };
       }

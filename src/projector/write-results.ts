@@ -17,7 +17,11 @@ function outputValues(o: OutputStream) {
   };
 }
 
-export type ResultWriter = { write(r: ExecResult, streamSeq: number): void };
+export type ResultWriter = {
+  write(r: ExecResult, streamSeq: number): void;
+  /** A placeholder execution for a result whose run.start receipt is not projected yet. */
+  placeholder(execId: string, jobId: string, jobVersion: string): void;
+};
 
 export function resultWriter(db: Db): ResultWriter {
   const insertResult = db.prepare(`
@@ -83,7 +87,9 @@ export function resultWriter(db: Db): ResultWriter {
       });
       const { seq: _seq, jobId: _j, jobVersion: _v, startedAt: _s, ...run } = row;
       upsertRun.run(run);
-      placeholder.run(r.execId, r.jobId, r.jobVersion);
+    },
+    placeholder(execId, jobId, jobVersion) {
+      placeholder.run(execId, jobId, jobVersion);
     },
   };
 }
