@@ -101,7 +101,7 @@ async function run(
     if (!json) console.log(started.execId);
     const { results, missing } = await waitForExecution(nc, started, {
       timeoutMs: waitMs,
-      progress: !json && process.stderr.isTTY !== false,
+      progress: !json && process.stderr.isTTY === true,
     });
     const rows = [
       ...[...results.values()].map((r) => ({
