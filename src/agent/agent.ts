@@ -157,7 +157,6 @@ export class Agent {
     await this.#recover();
     this.#pullTask = this.#spawn('pull', this.#pullLoop());
     void this.#spawn('flush', this.#flushLoop());
-    void this.#spawn('heartbeat', this.#heartbeatLoop());
     void this.#spawn('watch-groups', this.#watchGroups());
     void this.#spawn('watch-config', this.#watchConfig());
     await this.#obs(
@@ -165,6 +164,9 @@ export class Agent {
       { agentVersion: this.#version(), groups: this.#groups },
       `${this.pcId}-online-${this.#startedAt}`,
     );
+    // Heartbeats start after agent_online, so the projector sees the agent's own event before a
+    // fresh heartbeat and does not report the same transition again from its side.
+    void this.#spawn('heartbeat', this.#heartbeatLoop());
     this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
   }
 

@@ -1,5 +1,6 @@
-// SQL the presence check reads: every agent's last heartbeat, and each pc's latest presence event
-// emitted by the platform.
+// SQL the presence check reads: every agent's last heartbeat, and each pc's latest presence event,
+// whether the platform emitted it (missed heartbeats) or the agent did (clean start and stop), so
+// the two sources never report the same transition twice.
 import type { Db } from './db.js';
 import type { AgentSighting, LastPresence } from './presence.js';
 
@@ -17,7 +18,7 @@ export function presenceQueries(db: Db): PresenceQueries {
       SELECT pc_id, kind, id, at,
         ROW_NUMBER() OVER (PARTITION BY pc_id ORDER BY at DESC, stream_seq DESC) AS n
       FROM obs_events
-      WHERE source = 'platform' AND kind IN ('agent_online', 'agent_offline')
+      WHERE source IN ('platform', 'agent') AND kind IN ('agent_online', 'agent_offline')
     ) WHERE n = 1`);
   return {
     sightings: () => sightings.all() as AgentSighting[],
