@@ -5,8 +5,12 @@
 export function iso(ts: string): string;
 export function iso(ts: string | undefined): string | null;
 export function iso(ts: string | undefined): string | null {
-  return ts === undefined ? null : new Date(ts).toISOString();
+  if (ts === undefined) return null;
+  // Agents write `toISOString` form already; re-parsing every timestamp was a hot spot.
+  return CANONICAL.test(ts) ? ts : new Date(ts).toISOString();
 }
+
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** JSON text of a value whose keys are sorted, so equal values are equal strings. */
 export function canonicalJson(value: unknown): string {
