@@ -7,13 +7,20 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  brokenSchedules,
+  describeAllowed,
+  formatBrokenSchedule,
   manifestJsonSchema,
   parseManifestFile,
   parseManifestFiles,
   parseSchedules,
   scheduleJsonSchema,
+  type JobManifest,
+  type ParamDecl,
+  type Schedule,
 } from '../wire/index.js';
 import {
+  ConflictError,
   JobStore,
   ScheduleStore,
   checkScheduleJobs,
@@ -59,6 +66,8 @@ type PlanRow = {
   changes: string[];
   revoked: boolean;
   reason: string | null;
+  /** Schedules the new params break (`schedule 'x': parameter 'y': ...`), applied with --force. */
+  warnings: string[];
 };
 
 function planRow(p: PlanItem & { revision?: number | null }): PlanRow {
@@ -72,6 +81,7 @@ function planRow(p: PlanItem & { revision?: number | null }): PlanRow {
     changes: p.changes,
     revoked: p.revoked ?? false,
     reason: p.reason ?? null,
+    warnings: p.action === 'refused' ? [] : (p.brokenSchedules ?? []).map(formatBrokenSchedule),
   };
 }
 
@@ -86,7 +96,32 @@ function scheduleRow(p: SchedulePlanItem & { revision?: number | null }): PlanRo
     changes: p.changes,
     revoked: false,
     reason: p.reason ?? null,
+    warnings: [],
   };
+}
+
+/** The parameters of a job as `jobs show` lists them (table and --json). */
+function paramRows(m: JobManifest) {
+  return Object.entries(m.params ?? {}).map(([name, d]: [string, ParamDecl]) => ({
+    name,
+    env: `BATON_PARAM_${name.toUpperCase()}`,
+    type: d.type,
+    allowed: describeAllowed(d),
+    required: d.required,
+    default: d.default ?? null,
+    description: d.description ?? null,
+    declaration: d,
+  }));
+}
+
+/** The schedules after an apply: the stored ones, replaced by those in the apply. */
+async function schedulesAfter(
+  store: ScheduleStore,
+  applied: readonly ScheduleApplyInput[],
+): Promise<Schedule[]> {
+  const byId = new Map<string, Schedule>((await store.list()).map((r) => [r.id, r.schedule]));
+  for (const s of applied) byId.set(s.schedule.id, s.schedule);
+  return [...byId.values()];
 }
 
 async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; force?: boolean }) {
@@ -102,13 +137,15 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
   return withNats(cmd, async (nc) => {
     const store = await JobStore.open(nc);
     const scheduleStore = await ScheduleStore.open(nc);
-    // A schedule may name a job applied in the same call.
+    // A schedule may name a job applied in the same call; its params are checked against that.
     await checkScheduleJobs(
       store,
       scheduleInputs,
-      inputs.map((j) => j.manifest.id),
+      inputs.map((j) => j.manifest),
     );
-    const plan = await planApply(store, inputs, { force: flags.force });
+    // A job whose new params break a schedule is refused (or, with --force, reported).
+    const after = await schedulesAfter(scheduleStore, scheduleInputs);
+    const plan = await planApply(store, inputs, { force: flags.force }, after);
     const schedulePlan = await planScheduleApply(scheduleStore, scheduleInputs, { force: flags.force });
     const refused = [...plan, ...schedulePlan].filter((p) => p.action === 'refused');
     const print = (rows: PlanRow[], title: string) => {
@@ -131,6 +168,9 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
         ]),
       );
       for (const r of rows) if (r.reason) process.stderr.write(`baton: refused: ${r.reason}\n`);
+      for (const r of rows)
+        for (const w of r.warnings)
+          process.stderr.write(`baton: warning: job '${r.id}' applied with --force breaks ${w}\n`);
       const n = (a: string) => rows.filter((r) => r.action === a).length;
       console.log(
         `\n${title}: ${n('create')} created, ${n('update')} updated, ${n('unchanged')} unchanged, ${n('refused')} refused`,
@@ -163,7 +203,7 @@ function openEditor(file: string): void {
     );
 }
 
-async function edit(cmd: Command, id: string, flags: { file?: string }) {
+async function edit(cmd: Command, id: string, flags: { file?: string; force?: boolean }) {
   return withNats(cmd, async (nc) => {
     const store = await JobStore.open(nc);
     const current = await store.require(id);
@@ -199,6 +239,16 @@ async function edit(cmd: Command, id: string, flags: { file?: string }) {
       else printJson({ id, changed: false, revision: current.revision });
       return;
     }
+    const broken = brokenSchedules(
+      job.manifest,
+      (await (await ScheduleStore.open(nc)).list()).map((r) => r.schedule),
+    ).map(formatBrokenSchedule);
+    if (broken.length > 0 && !flags.force) {
+      throw new ConflictError(
+        `job '${id}': the new params break ${broken.join('; ')}; nothing was changed. ` +
+          'Fix the schedule first, or pass --force to save anyway',
+      );
+    }
     const meta = { actor: cliActor(), source: { via: 'cli' as const } };
     const revision = await store.put(job.manifest, job.yaml, current.revision, meta);
     const receipt = await publishAudit(nc, {
@@ -207,11 +257,20 @@ async function edit(cmd: Command, id: string, flags: { file?: string }) {
       target: { kind: 'job', id },
       revisionBefore: current.revision,
       revisionAfter: revision,
-      summary: `edited job ${id} (version ${job.manifest.version})`,
-      details: { version: job.manifest.version },
+      summary: `edited job ${id} (version ${job.manifest.version})${broken.length ? `; breaks ${broken.length} schedule(s)` : ''}`,
+      details: { version: job.manifest.version, ...(broken.length ? { brokenSchedules: broken } : {}) },
     });
+    for (const w of broken)
+      process.stderr.write(`baton: warning: job '${id}' saved with --force breaks ${w}\n`);
     if (globals(cmd).json)
-      printJson({ id, changed: true, revisionBefore: current.revision, revision, receiptId: receipt.id });
+      printJson({
+        id,
+        changed: true,
+        revisionBefore: current.revision,
+        revision,
+        receiptId: receipt.id,
+        warnings: broken,
+      });
     else console.log(`job ${id}: revision ${current.revision} -> ${revision}`);
   });
 }
@@ -289,6 +348,7 @@ export function registerCatalogCommands(program: Command): void {
         if (globals(this).json)
           return printJson({
             ...jobSummary(job),
+            params: paramRows(job.manifest),
             manifest: job.manifest,
             written: job.written,
             yaml: job.yaml,
@@ -306,12 +366,25 @@ export function registerCatalogCommands(program: Command): void {
         'script:',
         ...m.execute.script.trimEnd().split('\n').map((l) => `  ${l}`),
       ].join('\n')); // prettier-ignore
+        const params = paramRows(m);
+        if (params.length === 0) return;
+        console.log(
+          `\nparameters (the script reads BATON_PARAM_<NAME>; \`baton run ${job.id} --param name=value\`):`,
+        );
+        console.log(formatTable(params, [
+          { header: 'NAME', value: (r) => r.name },
+          { header: 'TYPE', value: (r) => r.type },
+          { header: 'ALLOWED', value: (r) => r.allowed },
+          { header: 'DEFAULT', value: (r) => (r.required ? '(required)' : (r.default ?? '-')) },
+          { header: 'DESCRIPTION', value: (r) => r.description ?? '' },
+        ])); // prettier-ignore
       }),
     );
 
   jobs.command('edit <id>').description('edit a job as a person (in $EDITOR, or from -f); compare-and-swap on its revision')
     .option('-f, --file <path>', 'take the new YAML from this file instead of opening an editor')
-    .action(action(async function (this: Command, id: string, flags: { file?: string }) {
+    .option('--force', "save even if the new params break a schedule's values (the breakage is reported)")
+    .action(action(async function (this: Command, id: string, flags: { file?: string; force?: boolean }) {
       return edit(this, id, flags);
     })); // prettier-ignore
 

@@ -91,6 +91,7 @@ async function run(
           execId: started.execId,
           expectedPcs: started.expectedPcs,
           deadlineAt: started.deadlineAt,
+          params: started.params,
         });
       else
         console.log(
@@ -120,7 +121,7 @@ async function run(
       })),
     ].sort((a, b) => a.pcId.localeCompare(b.pcId));
     const allOk = rows.length > 0 && rows.every((r) => r.status === FINAL_OK);
-    if (json) printJson({ execId: started.execId, ok: allOk, results: rows });
+    if (json) printJson({ execId: started.execId, ok: allOk, params: started.params, results: rows });
     else
       console.log(
         formatTable(rows, [

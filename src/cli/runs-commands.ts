@@ -110,6 +110,11 @@ export function registerRunsCommands(program: Command): void {
           `  trigger   ${e.trigger ?? '?'} by ${e.actor ?? '?'}${e.scheduleId ? ` (schedule ${e.scheduleId} at ${e.fireAt})` : ''}`,
         );
         console.log(`  targets   ${targets || '?'}`);
+        const params = Object.entries(e.params);
+        // JSON-quoted when needed, so a value with spaces, quotes or newlines reads unambiguously.
+        const show = (v: string) => (/^[\w.,:/@%+=-]*$/.test(v) ? v : JSON.stringify(v));
+        if (params.length > 0)
+          console.log(`  params    ${params.map(([k, v]) => `${k}=${show(v)}`).join(' ')}`);
         console.log(
           `  started   ${e.startedAt ?? '-'}  finished ${e.finishedAt ?? '-'}  deadline ${e.deadlineAt ?? '-'}`,
         );

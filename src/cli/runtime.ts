@@ -34,6 +34,7 @@ export function classify(err: unknown): { message: string; code: ExitCode } {
   const e = err as Error & { exitCode?: ExitCode };
   switch (e?.name) {
     case 'ManifestError':
+    case 'ParamsError':
     case 'WireError':
     case 'ZodError':
       return { message: e.message, code: EXIT.usage };

@@ -42,13 +42,19 @@ export function parseTargets(raw: string): ExecTarget[] {
   return out;
 }
 
-/** Parses `key=value` pairs of `--param`. */
+/**
+ * Parses `key=value` pairs of `--param` (the value is everything after the first `=`, taken
+ * literally). A name given twice is an error rather than a silent last-wins. The values are
+ * checked against the job's declarations by startExecution.
+ */
 export function parseParams(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const i = p.indexOf('=');
-    if (i <= 0) throw new CliError(`--param: '${p}' is not key=value`, EXIT.usage);
-    out[p.slice(0, i)] = p.slice(i + 1);
+    if (i <= 0) throw new CliError(`--param: ${JSON.stringify(p)} is not key=value`, EXIT.usage);
+    const key = p.slice(0, i);
+    if (Object.hasOwn(out, key)) throw new CliError(`--param: '${key}' is given twice`, EXIT.usage);
+    out[key] = p.slice(i + 1);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // Starting an execution: the one path shared by `baton run`, the API and the scheduler. It
 // resolves the targets to the endpoints expected to answer, publishes the `run.start` receipt
 // (which carries them, see wire/run-start.ts), then one ExecRequest per target subject, each with
-// `Nats-Msg-Id` = its request id, so a retried or replicated publish lands once.
+// `Nats-Msg-Id` = its request id, so a retried or replicated publish lands once. Parameter
+// values are validated against the job first (ParamsError: nothing is published).
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import {
@@ -9,6 +10,7 @@ import {
   execSubject,
   formatTarget,
   newId,
+  requireValidParams,
   type AuditActor,
   type AuditEvent,
   type AuditSource,
@@ -37,6 +39,10 @@ export type StartExecution = {
   jitterMs?: number;
   /** Default `allow` for ad-hoc runs; schedules pass their own policy. */
   overlap?: 'skip' | 'allow' | 'cancel_previous';
+  /**
+   * Parameter values as given (strings), validated against the job's declarations before
+   * anything is published; defaults are filled in. Default `{}`.
+   */
   params?: Record<string, string>;
   /** Deterministic id (the scheduler derives it from schedule id + fire time). Default: a new id. */
   execId?: string;
@@ -48,6 +54,8 @@ export type StartedExecution = {
   requestIds: string[];
   expectedPcs: string[];
   deadlineAt: string;
+  /** The validated parameter values the requests carry (defaults filled in). */
+  params: Record<string, string>;
   receipt: AuditEvent;
 };
 
@@ -57,6 +65,8 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
     throw new ConflictError(`job '${job.id}' is revoked; \`baton unrevoke ${job.id}\` first`);
   }
   if (input.targets.length === 0) throw new RangeError('an execution needs at least one target');
+  // Before anything is published: a ParamsError leaves no receipt and no request behind.
+  const params = requireValidParams(job.id, job.manifest.params, input.params ?? {});
   const now = input.now ?? new Date();
   const execId = input.execId ?? newId(now.getTime());
   const base = input.trigger.kind === 'schedule' ? new Date(input.trigger.fireAt) : now;
@@ -75,7 +85,7 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
     requestIds,
     deadlineAt,
     trigger: input.trigger,
-    params: input.params ?? {},
+    params,
   };
   const receipt = await publishAudit(
     nc,
@@ -110,12 +120,12 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
       runAs: m.execute.runAs,
       ...(m.execute.cwd === undefined ? {} : { cwd: m.execute.cwd }),
       env: m.execute.env,
-      ...(input.params && Object.keys(input.params).length > 0 ? { params: input.params } : {}),
+      ...(Object.keys(params).length > 0 ? { params } : {}),
       target,
       createdAt: now.toISOString(),
       overlap: input.overlap ?? 'allow',
     };
     await js.publish(execSubject(target), encodeExecRequest(request), { msgID: request.requestId });
   }
-  return { execId, requestIds, expectedPcs, deadlineAt, receipt };
+  return { execId, requestIds, expectedPcs, deadlineAt, params, receipt };
 }

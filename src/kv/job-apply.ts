@@ -1,7 +1,13 @@
 // `apply` of job manifests in two steps: plan (read-only, what would change and what is refused)
 // and execute (compare-and-swap writes with a receipt each). Dry-run is the plan alone.
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { ParsedJob } from '../wire/index.js';
+import {
+  brokenSchedules,
+  formatBrokenSchedule,
+  type BrokenSchedule,
+  type ParsedJob,
+  type Schedule,
+} from '../wire/index.js';
 import { publishAudit } from './audit-log.js';
 import { isHumanEdit, type JobRecord, type JobStore, type WriteMeta, type WriteStamp } from './job-store.js';
 
@@ -22,6 +28,11 @@ export type PlanItem = {
   reason?: string;
   /** The job is revoked; apply updates it but leaves it revoked. */
   revoked?: boolean;
+  /**
+   * Schedules whose `params` the new declarations refuse. Without `force` the item is refused;
+   * with it the write goes ahead and these are reported (CLI output, the receipt's details).
+   */
+  brokenSchedules?: BrokenSchedule[];
 };
 
 export type ApplyOptions = { force?: boolean };
@@ -117,19 +128,40 @@ function planOne(
   return { id, job, ...core, ...(current ? { revoked: current.status === 'REVOKED' } : {}) };
 }
 
-/** What an apply would do, object by object. Reads only. */
+/**
+ * What an apply would do, object by object. Reads only. `schedules`: the schedules as they will
+ * be after the apply (stored ones, replaced by those applied in the same call); a create or
+ * update whose parameter declarations refuse the values of one of them is refused, naming the
+ * schedule, the parameter and why, unless `force` (then it is planned with `brokenSchedules`).
+ */
 export async function planApply(
   store: JobStore,
   jobs: readonly ApplyInput[],
   opts: ApplyOptions = {},
+  schedules: readonly Schedule[] = [],
 ): Promise<PlanItem[]> {
   const out: PlanItem[] = [];
   for (const job of jobs) {
     const current = await store.get(job.manifest.id);
     const tomb = current ? null : await store.deleted(job.manifest.id);
-    out.push(planOne(job, current, tomb, opts));
+    out.push(withScheduleCheck(planOne(job, current, tomb, opts), schedules, opts));
   }
   return out;
+}
+
+function withScheduleCheck(item: PlanItem, schedules: readonly Schedule[], opts: ApplyOptions): PlanItem {
+  if (item.action !== 'create' && item.action !== 'update') return item;
+  const broken = brokenSchedules(item.job.manifest, schedules);
+  if (broken.length === 0) return item;
+  if (opts.force) return { ...item, brokenSchedules: broken };
+  return {
+    ...item,
+    action: 'refused',
+    brokenSchedules: broken,
+    reason:
+      `job '${item.id}': the new params break ${broken.map(formatBrokenSchedule).join('; ')}; ` +
+      'fix the schedule (in the same apply) or pass --force to apply anyway',
+  };
 }
 
 export type ApplyResult = PlanItem & { revision: number | null; receiptId: string | null };
@@ -174,9 +206,21 @@ export async function executeApply(
         item.action === 'create'
           ? `created job ${item.id} version ${m.version}`
           : `updated job ${item.id} to version ${m.version} (${item.changes.join(', ')})`.slice(0, 300),
-      details: { version: m.version, changes: item.changes },
+      details: {
+        version: m.version,
+        changes: item.changes,
+        ...(item.brokenSchedules?.length ? { brokenSchedules: brokenDetails(item.brokenSchedules) } : {}),
+      },
     });
     out.push({ ...item, revision, receiptId: receipt.id });
   }
   return out;
+}
+
+/** The `brokenSchedules` detail of a receipt: which schedule, which parameter, why. */
+function brokenDetails(broken: readonly BrokenSchedule[]): { schedule: string; problems: string[] }[] {
+  return broken.map((b) => ({
+    schedule: b.scheduleId,
+    problems: b.problems.map((p) => `${p.param}: ${p.message}`),
+  }));
 }

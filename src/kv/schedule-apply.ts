@@ -1,7 +1,15 @@
 // `apply` of schedules: the same plan/execute steps as jobs (planObject in job-apply.ts), plus
-// the check that every schedule names a job that exists (or is applied in the same call).
+// the check that every schedule names a job that exists (or is applied in the same call) and
+// that its `params` validate against that job's declarations.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ManifestError, suggest, type ManifestIssue, type ParsedSchedule } from '../wire/index.js';
+import {
+  ManifestError,
+  suggest,
+  validateParams,
+  type JobManifest,
+  type ManifestIssue,
+  type ParsedSchedule,
+} from '../wire/index.js';
 import { publishAudit } from './audit-log.js';
 import { planObject, type ApplyOptions, type PlanCore } from './job-apply.js';
 import type { JobStore, WriteMeta } from './job-store.js';
@@ -13,19 +21,31 @@ export type ScheduleApplyResult = SchedulePlanItem & { revision: number | null; 
 
 /**
  * Throws a located ManifestError for every schedule whose `job` is neither in the catalog nor
- * among `alsoJobs` (jobs applied in the same call), with "did you mean".
+ * among `alsoJobs` (jobs applied in the same call), with "did you mean", and for every parameter
+ * value the job refuses (unknown name, wrong type, out of range, missing required value).
+ * `alsoJobs` given as manifests are checked against their new declarations; given as bare ids
+ * (older callers), the catalog's version of the job is used when there is one.
  */
 export async function checkScheduleJobs(
   jobs: JobStore,
   schedules: readonly ScheduleApplyInput[],
-  alsoJobs: readonly string[] = [],
+  alsoJobs: readonly (string | JobManifest)[] = [],
 ): Promise<void> {
-  const known = new Set([...(await jobs.list()).map((j) => j.id), ...alsoJobs]);
+  const manifests = new Map<string, JobManifest | null>();
+  for (const j of await jobs.list()) manifests.set(j.id, j.manifest);
+  for (const j of alsoJobs) {
+    if (typeof j !== 'string') manifests.set(j.id, j);
+    else if (!manifests.has(j)) manifests.set(j, null);
+  }
   const issues: ManifestIssue[] = [];
   for (const s of schedules) {
     const id = s.schedule.job;
-    if (known.has(id)) continue;
-    const hint = suggest(id, [...known]);
+    const job = manifests.get(id);
+    if (job !== undefined) {
+      if (job !== null) issues.push(...paramIssues(s, job));
+      continue;
+    }
+    const hint = suggest(id, [...manifests.keys()]);
     issues.push({
       file: s.file,
       line: s.lineAt(['job']),
@@ -35,7 +55,21 @@ export async function checkScheduleJobs(
         (hint ? `; did you mean '${hint}'?` : '; apply the job first (`baton jobs ls` lists them)'),
     });
   }
-  if (issues.length > 0) throw new ManifestError(issues);
+  if (issues.length > 0)
+    throw new ManifestError(issues.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line));
+}
+
+/** Located issues of a schedule's `params` against its job (`params.<name>: ...`). */
+function paramIssues(s: ScheduleApplyInput, job: JobManifest): ManifestIssue[] {
+  const r = validateParams(job.params, s.schedule.params);
+  if (r.ok) return [];
+  return r.problems.map((p) => ({
+    file: s.file,
+    // A missing required value has no line of its own: point at `params:` (or the document).
+    line: s.lineAt(p.value === undefined ? ['params'] : ['params', p.param]),
+    path: `params.${p.param}`,
+    message: `${p.message} (job '${job.id}')`,
+  }));
 }
 
 /** What applying these schedules would do. Reads only. */

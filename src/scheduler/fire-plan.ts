@@ -13,7 +13,14 @@ export const ON_TIME_MS = 30_000;
 export const MAX_LISTED_SKIPS = 20;
 
 export type SkipReason =
-  'frozen' | 'catch_up_none' | 'catch_up_latest' | 'outside_catch_up_window' | 'job_revoked' | 'job_missing';
+  | 'frozen'
+  | 'catch_up_none'
+  | 'catch_up_latest'
+  | 'outside_catch_up_window'
+  | 'job_revoked'
+  | 'job_missing'
+  /** The schedule's params no longer validate against the job's declarations. */
+  | 'params_invalid';
 
 export type FireDecision =
   | { kind: 'fire'; fireAt: Date; catchUp: boolean }

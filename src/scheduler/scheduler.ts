@@ -14,6 +14,7 @@ import {
   startExecution,
   type FreezeState,
 } from '../kv/index.js';
+import { formatParamProblem, validateParams } from '../wire/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { ON_TIME_MS, fireExecId, type SkipReason } from './fire-plan.js';
 import { runSchedule, type RunnerDeps, type RunnerSchedule, type SkipDecision } from './schedule-runner.js';
@@ -184,14 +185,18 @@ export class Scheduler {
 
   async #fire(s: RunnerSchedule, fireAt: Date, opts: { catchUp: boolean; now: Date }): Promise<void> {
     const sc = s.schedule;
-    const single = (reason: SkipReason): Promise<void> =>
-      this.#skip(s, { kind: 'skip', reason, from: fireAt, to: fireAt, count: 1, fireAts: [fireAt] });
+    const single = (reason: SkipReason, message?: string): Promise<void> =>
+      this.#skip(s, { kind: 'skip', reason, from: fireAt, to: fireAt, count: 1, fireAts: [fireAt] }, message);
     const job = await this.#jobs.get(sc.job);
     if (!job) return single('job_missing');
     if (job.status === 'REVOKED') return single('job_revoked');
     const execId = fireExecId(s.id, fireAt);
     // A caught-up fire gets the full starting deadline from now, not from its (past) fire time.
     const lateMs = opts.catchUp ? Math.max(0, opts.now.getTime() - fireAt.getTime()) : 0;
+    // The job may have changed since the schedule was applied (a --force apply, an edit): values
+    // that no longer validate are a recorded skip naming the problem, not a failing retry loop.
+    const checked = validateParams(job.manifest.params, sc.params);
+    if (!checked.ok) return single('params_invalid', checked.problems.map(formatParamProblem).join('; '));
     const started = await startExecution(this.#opts.nc, {
       job,
       targets: sc.targets,
@@ -223,7 +228,7 @@ export class Scheduler {
     );
   }
 
-  async #skip(s: RunnerSchedule, d: SkipDecision): Promise<void> {
+  async #skip(s: RunnerSchedule, d: SkipDecision, message?: string): Promise<void> {
     const first = d.from.toISOString();
     const range = d.count === 1 ? first : `${d.count} fires ${first} .. ${d.to.toISOString()}`;
     await publishAudit(
@@ -237,7 +242,10 @@ export class Scheduler {
         revisionBefore: s.revision,
         revisionAfter: s.revision,
         source: { via: 'scheduler' },
-        summary: `skipped ${range} of schedule ${s.id} (${d.reason})`.slice(0, 300),
+        summary: `skipped ${range} of schedule ${s.id} (${d.reason}${message ? `: ${message}` : ''})`.slice(
+          0,
+          300,
+        ),
         details: {
           reason: d.reason,
           job: s.schedule.job,
@@ -246,6 +254,7 @@ export class Scheduler {
           count: d.count,
           fireAts: d.fireAts.map((f) => f.toISOString()),
           ...(d.reason === 'frozen' && this.#freeze ? { freeze: this.#freeze } : {}),
+          ...(message ? { message } : {}),
         },
       },
       this.#opts.clock.now(),

@@ -134,6 +134,27 @@ export {
   sha256Hex,
 } from './output-stream.js';
 
+export {
+  MAX_PARAMS,
+  MAX_PARAM_VALUE_LENGTH,
+  PARAM_TYPES,
+  ParamDecl,
+  ParamInput,
+  ParamName,
+  ParamType,
+  ParamsError,
+  ParamsInput,
+  brokenSchedules,
+  checkValue,
+  describeAllowed,
+  formatBrokenSchedule,
+  formatParamProblem,
+  requireValidParams,
+  toParamDecls,
+  validateParams,
+} from './params.js';
+export type { BrokenSchedule, ParamDecls, ParamProblem, ParamsResult } from './params.js';
+
 export { RunEvent, RunEventKind, encodeRunEvent, parseRunEvent, runEventIdFor } from './run-event.js';
 export type { RunEventInput } from './run-event.js';
 
@@ -171,4 +192,11 @@ export type { CtlScope, CtlVerb, ParsedSubject } from './subjects.js';
 
 export { suggest } from './suggest.js';
 
-export { formatInZone, isTimeZone, suggestTimeZone, wallClock, zoneOffsetMs, zonedInstant } from './time-zone.js';
+export {
+  formatInZone,
+  isTimeZone,
+  suggestTimeZone,
+  wallClock,
+  zoneOffsetMs,
+  zonedInstant,
+} from './time-zone.js';

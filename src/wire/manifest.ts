@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { WireError } from './errors.js';
 import { RunAs, Shell } from './exec-request.js';
+import { ParamDecl, ParamsInput, toParamDecls } from './params.js';
 
 /** Longest job id, version and tag. */
 export const MAX_JOB_ID_LENGTH = 64;
@@ -99,6 +100,7 @@ export const JobManifestInput = z
       .max(MAX_TAGS, { error: `at most ${MAX_TAGS} tags are allowed` })
       .default([])
       .describe('Labels for filtering, e.g. [inventory, linux]. Default: none.'),
+    params: ParamsInput.optional(),
     execute: ExecuteInput,
   })
   .describe('A baton job manifest: what to run on an endpoint and how.');
@@ -123,6 +125,8 @@ export const JobManifest = z.object({
     env: z.record(z.string(), z.string()),
     runAs: RunAs,
   }),
+  /** Declared parameters by name; absent when the job declares none (docs/manifests.md). */
+  params: z.record(z.string(), ParamDecl).optional(),
 });
 export type JobManifest = z.infer<typeof JobManifest>;
 
@@ -146,6 +150,10 @@ export function toJobManifest(input: z.output<typeof JobManifestInput>): JobMani
       env: execute.env,
       runAs: execute.run_as,
     },
+    // Left out when empty, so manifests without parameters are stored exactly as before.
+    ...(input.params === undefined || Object.keys(input.params).length === 0
+      ? {}
+      : { params: toParamDecls(input.params) }),
   };
 }
 

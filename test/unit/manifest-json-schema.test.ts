@@ -34,6 +34,7 @@ describe('manifestJsonSchema', () => {
       'version',
       'description',
       'tags',
+      'params',
       'execute',
     ]);
     assert.deepEqual(s.required, ['kind', 'id', 'version', 'execute']);
