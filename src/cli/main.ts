@@ -13,6 +13,7 @@ import { registerSchedulerCommand } from './scheduler-command.js';
 import { registerProjectorCommands } from './projector-commands.js';
 import { registerRunsCommands } from './runs-commands.js';
 import { registerTimelineCommands } from './timeline-commands.js';
+import { registerBackendCommand } from './backend-command.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command('baton')
@@ -42,5 +43,6 @@ registerSchedulerCommand(program);
 registerProjectorCommands(program);
 registerRunsCommands(program);
 registerTimelineCommands(program);
+registerBackendCommand(program);
 
 await program.parseAsync(process.argv);

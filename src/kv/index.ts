@@ -34,3 +34,16 @@ export type { ScheduleRecord } from './schedule-store.js';
 export { checkScheduleJobs, executeScheduleApply, planScheduleApply } from './schedule-apply.js';
 export type { ScheduleApplyInput, ScheduleApplyResult, SchedulePlanItem } from './schedule-apply.js';
 export { FREEZE_KEY, FreezeState, SchedulerState, fireKey, isFrozen } from './scheduler-state.js';
+export {
+  AuthStore,
+  ROLES,
+  Role,
+  SCRYPT,
+  StoredToken,
+  StoredUser,
+  UserName,
+  hashPassword,
+  roleAtLeast,
+  verifyPassword,
+} from './auth-store.js';
+export type { Principal, TokenRecord, UserRecord } from './auth-store.js';

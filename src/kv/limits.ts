@@ -48,6 +48,7 @@ export const DEFAULT_LIMITS: TopologyLimits = {
     agents_state: { maxBytes: 128 * MiB, history: 1 },
     agent_config: { maxBytes: 16 * MiB, history: 16 },
     agent_groups: { maxBytes: 32 * MiB, history: 8 },
+    auth: { maxBytes: 16 * MiB, history: 8 },
   },
   objectStores: {
     result_output: { maxBytes: 2 * GiB, maxAgeMs: 30 * DAY },

@@ -21,6 +21,7 @@ export const BUCKETS = {
   agentsState: 'agents_state',
   agentConfig: 'agent_config',
   agentGroups: 'agent_groups',
+  auth: 'auth',
 } as const;
 export type BucketName = (typeof BUCKETS)[keyof typeof BUCKETS];
 

@@ -65,6 +65,7 @@ const BUCKET_DESCRIPTIONS: Record<string, string> = {
   agents_state: 'baton latest agent state per pc',
   agent_config: 'baton layered agent config',
   agent_groups: 'baton group memberships per pc',
+  auth: 'baton backend users, API tokens (hashed) and login sessions (hashed)',
 };
 
 const OBJECT_DESCRIPTIONS: Record<string, string> = {

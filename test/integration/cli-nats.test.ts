@@ -18,7 +18,7 @@ describe('baton nats setup / status', () => {
     const first = await baton(['nats', 'setup', '--json'], { env });
     assert.equal(first.code, 0, first.stderr);
     const created = JSON.parse(first.stdout) as { name: string; action: string }[];
-    assert.equal(created.length, 20);
+    assert.equal(created.length, 21);
     assert.ok(created.every((c) => c.action === 'created'));
 
     const second = await baton(['nats', 'setup'], { env });
@@ -28,7 +28,7 @@ describe('baton nats setup / status', () => {
     const status = await baton(['--server', srv.url, 'nats', 'status', '--json']);
     assert.equal(status.code, 0, status.stderr);
     const rows = JSON.parse(status.stdout) as { name: string; exists: boolean; maxBytes: number }[];
-    assert.equal(rows.length, 20);
+    assert.equal(rows.length, 21);
     assert.ok(rows.every((r) => r.exists && r.maxBytes > 0));
 
     const table = await baton(['--server', srv.url, 'nats', 'status']);

@@ -33,13 +33,13 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
     timeoutMs: 30_000,
   });
   assert.match(first.output(), /nats-server \d+\.\d+\.\d+\s+nats:\/\/127\.0\.0\.1:\d+/);
-  assert.match(first.output(), /20 resources: 20 created/);
+  assert.match(first.output(), /21 resources: 21 created/);
   const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string };
 
   // A command run in the same folder finds the stack without flags.
   const status = await baton(['nats', 'status', '--json'], { cwd });
   assert.equal(status.code, 0, status.stderr);
-  assert.equal((JSON.parse(status.stdout) as unknown[]).length, 20);
+  assert.equal((JSON.parse(status.stdout) as unknown[]).length, 21);
 
   // A second `baton up` in the same folder refuses.
   const again = await baton(['up', '--nats-port', 'random'], { cwd, env: ENV });
@@ -61,7 +61,7 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   await waitFor('baton up to restart', () => second.output().includes('Press Ctrl-C to stop.'), {
     timeoutMs: 30_000,
   });
-  assert.match(second.output(), /20 resources: 0 created, 0 updated/);
+  assert.match(second.output(), /21 resources: 0 created, 0 updated/);
   const ctx2 = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string };
   const nc2 = await connectNats({ servers: ctx2.natsUrl, name: 'test' });
   const entry = await (await new Kvm(nc2).open('agent_config')).get('global');

@@ -1,0 +1,27 @@
+// What every route handler gets: the NATS connection, the read model, the auth store, the live
+// hub and the resolved options.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { AuditActor, AuditSource } from '../wire/index.js';
+import type { AuthStore } from '../kv/index.js';
+import type { LoginLimiter } from './auth.js';
+import { route, type Caller } from './http.js';
+import type { LiveHub } from './live.js';
+import type { ResolvedBackendOptions } from './options.js';
+import type { ReadModel } from './read-model.js';
+
+export type BackendDeps = {
+  nc: NatsConnection;
+  readModel: ReadModel;
+  auth: AuthStore;
+  live: LiveHub;
+  limiter: LoginLimiter;
+  options: ResolvedBackendOptions;
+};
+
+/** Route builder bound to the backend's deps. */
+export const api = route<BackendDeps>();
+
+/** The actor and door of a write made through the API: the caller, as a human edit. */
+export function apiMeta(caller: Caller): { actor: AuditActor; source: AuditSource } {
+  return { actor: { kind: 'user', name: caller.user }, source: { via: 'api' } };
+}
