@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { ManifestError } from '../wire/index.js';
+import { ManifestError, ParamsError } from '../wire/index.js';
 import { AuthStore, roleAtLeast } from '../kv/index.js';
 import { LoginLimiter, authenticate } from './auth.js';
 import { api, type BackendDeps } from './deps.js';
@@ -236,6 +236,10 @@ function jsonBody(req: IncomingMessage, raw: Buffer): unknown {
 export function httpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ManifestError) return invalidManifest(err);
+  if (err instanceof ParamsError)
+    return new HttpError(400, 'invalid_params', err.message, {
+      issues: err.problems.map((p) => ({ path: `body.params.${p.param}`, message: p.message })),
+    });
   const e = err as Error;
   switch (e?.name) {
     case 'ConflictError':

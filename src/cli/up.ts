@@ -1,8 +1,10 @@
 // `baton up`: the embedded default. Starts nats-server (JetStream, loopback, data in .baton/),
 // bootstraps the topology, starts the platform processes, writes the context file other commands
 // read, and stops everything cleanly on Ctrl-C. Data survives restarts.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -11,7 +13,7 @@ import { connectNats } from '../shared/connect.js';
 import { ensureNatsServer } from '../shared/nats-binary.js';
 import { startNatsProcess, type NatsProcess } from '../shared/nats-process.js';
 import { bundledNatsConfig } from '../shared/paths.js';
-import { ensureTopology } from '../kv/index.js';
+import { AuthStore, ensureTopology } from '../kv/index.js';
 import { CONTEXT_FILE, DEFAULT_DATA_DIR, readContextFile, type BatonContext } from './context.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { topologyOptions } from './nats-commands.js';
@@ -19,7 +21,13 @@ import { action } from './runtime.js';
 import { defaultPcId } from './agent-command.js';
 import { Service, type ServiceEvent, type ServiceSpec } from './supervisor.js';
 
-export type UpFlags = { dataDir: string; natsPort: string; replicas?: string; limitScale?: string };
+export type UpFlags = {
+  dataDir: string;
+  natsPort: string;
+  apiPort: string;
+  replicas?: string;
+  limitScale?: string;
+};
 
 function isAlive(pid: number): boolean {
   try {
@@ -30,20 +38,56 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function parsePort(raw: string): number {
+function parsePort(raw: string, flag = '--nats-port'): number {
   if (raw === 'random' || raw === '0') return -1;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new CliError(`--nats-port: '${raw}' is not a port; use 1..65535 or 'random'`, EXIT.usage);
+    throw new CliError(`${flag}: '${raw}' is not a port; use 1..65535 or 'random'`, EXIT.usage);
   }
   return n;
 }
 
+/** A free loopback port, for `--api-port random` (the backend child binds it right after). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** File with the admin API token `baton up` created on first start (mode 0600). */
+export const API_TOKEN_FILE = 'api-token';
+
+/**
+ * On first start (no users yet) creates the user `admin` with a random password, shown once,
+ * and an admin API token kept in `<dataDir>/api-token` for the context file. Later starts read
+ * the token back.
+ */
+async function firstAdmin(nc: NatsConnection, dataDir: string): Promise<{ password: string | null; token: string | null }> {
+  const auth = await AuthStore.open(nc);
+  const tokenFile = join(dataDir, API_TOKEN_FILE);
+  if ((await auth.users()).length > 0) {
+    const token = existsSync(tokenFile) ? (await readFile(tokenFile, 'utf8')).trim() : null;
+    return { password: null, token: token || null };
+  }
+  const password = randomBytes(12).toString('base64url');
+  await auth.createUser({ name: 'admin', role: 'admin', password }, 'baton up');
+  const { token } = await auth.createToken({ user: 'admin', role: 'admin', label: 'baton up (context file)' }, 'baton up');
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  return { password, token };
+} // prettier-ignore
+
 /**
  * The platform processes `baton up` supervises, each a `baton <role>` child: the scheduler, one
- * agent for this machine (pc id: the host name), the projector (and the backend when it exists).
+ * agent for this machine (pc id: the host name), the projector and the backend (HTTP API and web UI
+ * on `ctx.apiUrl`, with its own projection in `<dataDir>/backend.db`).
  */
 export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec[] {
+  const api = ctx.apiUrl ? new URL(ctx.apiUrl) : null;
   return [
     {
       name: 'scheduler',
@@ -79,6 +123,28 @@ export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec
       ],
       logFile: join(logDir, 'projector.log'),
     },
+    ...(api
+      ? [
+          {
+            name: 'backend',
+            command: process.execPath,
+            args: [
+              fileURLToPath(new URL('./main.js', import.meta.url)),
+              'backend',
+              '--host',
+              api.hostname,
+              '--port',
+              api.port,
+              '--db',
+              join(ctx.dataDir, 'backend.db'),
+              '--no-setup',
+              '--server',
+              ctx.natsUrl,
+            ],
+            logFile: join(logDir, 'backend.log'),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -118,6 +184,7 @@ export async function up(flags: UpFlags): Promise<void> {
   }
   const topo = topologyOptions(flags);
   const port = parsePort(flags.natsPort);
+  const askedApiPort = parsePort(flags.apiPort, '--api-port');
   await mkdir(join(dataDir, 'logs'), { recursive: true });
 
   const bin = await ensureNatsServer((line) => say(`  ${line}`));
@@ -127,10 +194,13 @@ export async function up(flags: UpFlags): Promise<void> {
   const created = changes.filter((c) => c.action === 'created').length;
   const updated = changes.filter((c) => c.action === 'updated').length;
 
+  const admin = await firstAdmin(nc, dataDir);
+  const apiUrl = `http://127.0.0.1:${askedApiPort === -1 ? await freePort() : askedApiPort}`;
+
   const ctx: BatonContext = {
     natsUrl: nats.url,
-    apiUrl: null,
-    token: null,
+    apiUrl,
+    token: admin.token,
     dataDir,
     pid: process.pid,
     startedAt: new Date().toISOString(),
@@ -148,6 +218,9 @@ export async function up(flags: UpFlags): Promise<void> {
   say(`  nats-server ${bin.version}  ${nats.url}  (log: ${join(dataDir, 'logs', 'nats-server.log')})`);
   say(`  topology    ${changes.length} resources: ${created} created, ${updated} updated`);
   for (const s of services) say(`  ${s.spec.name.padEnd(11)} pid ${s.pid ?? '?'}  (log: ${s.spec.logFile})`);
+  say(`  web and API ${apiUrl}`);
+  if (admin.password)
+    say(`  login       admin / ${admin.password}   (shown once; an admin API token is in the context file)`);
   say(`  context     ${contextFile} (baton commands run in this folder use it)`);
   say('Press Ctrl-C to stop.');
 
@@ -183,6 +256,7 @@ export function registerUp(program: Command): void {
     .description('run a complete local platform on this machine (Ctrl-C stops it; data survives)')
     .option('--data-dir <dir>', 'where NATS data, logs and the context file live', DEFAULT_DATA_DIR)
     .option('--nats-port <port>', "NATS client port, or 'random'", '4222')
+    .option('--api-port <port>', "HTTP port of the API and web UI (127.0.0.1), or 'random'", '8420')
     .option('--replicas <n>', 'replicas of every resource; env BATON_REPLICAS')
     .option('--limit-scale <factor>', 'multiply every byte limit; env BATON_LIMIT_SCALE')
     .action(action(async (flags: UpFlags) => up(flags)));

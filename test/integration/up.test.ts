@@ -14,7 +14,10 @@ import { waitFor } from '../helpers/wait.js';
 const ENV = { ...process.env, BATON_LIMIT_SCALE: String(1 / 256), BATON_NATS_URL: '' };
 
 function startUp(cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BATON_MAIN, 'up', '--nats-port', 'random'], { cwd, env: ENV });
+  const child = spawn(process.execPath, [BATON_MAIN, 'up', '--nats-port', 'random', '--api-port', 'random'], {
+    cwd,
+    env: ENV,
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -34,7 +37,21 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   });
   assert.match(first.output(), /nats-server \d+\.\d+\.\d+\s+nats:\/\/127\.0\.0\.1:\d+/);
   assert.match(first.output(), /21 resources: 21 created/);
-  const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string };
+  const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string; apiUrl: string; token: string };
+  const password = /login\s+admin \/ (\S+)/.exec(first.output())?.[1];
+  assert.ok(password, 'the first admin login is printed on first start');
+  assert.match(ctx.token, /^bt_/);
+
+  // The backend serves the API: the context token and the printed password both work.
+  const me = await waitFor('the backend to answer', async () => {
+    const r = await fetch(`${ctx.apiUrl}/api/me`, { headers: { authorization: `Bearer ${ctx.token}` } });
+    return r.status === 200 ? ((await r.json()) as { user: { name: string; role: string } }) : undefined;
+  }, { timeoutMs: 30_000 }); // prettier-ignore
+  assert.deepEqual(me.user, { name: 'admin', role: 'admin' });
+  const login = await fetch(`${ctx.apiUrl}/api/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }),
+  }); // prettier-ignore
+  assert.equal(login.status, 200);
 
   // A command run in the same folder finds the stack without flags.
   const status = await baton(['nats', 'status', '--json'], { cwd });
@@ -62,7 +79,9 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
     timeoutMs: 30_000,
   });
   assert.match(second.output(), /21 resources: 0 created, 0 updated/);
-  const ctx2 = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string };
+  assert.doesNotMatch(second.output(), /login\s+admin/, 'the password is shown once');
+  const ctx2 = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string; token: string };
+  assert.equal(ctx2.token, ctx.token, 'the admin token survives a restart');
   const nc2 = await connectNats({ servers: ctx2.natsUrl, name: 'test' });
   const entry = await (await new Kvm(nc2).open('agent_config')).get('global');
   assert.equal(entry?.string(), '{"heartbeat_interval":"15s"}');
