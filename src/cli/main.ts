@@ -14,6 +14,7 @@ import { registerProjectorCommands } from './projector-commands.js';
 import { registerRunsCommands } from './runs-commands.js';
 import { registerTimelineCommands } from './timeline-commands.js';
 import { registerBackendCommand } from './backend-command.js';
+import { registerApiCommand } from './api-command.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command('baton')
@@ -44,5 +45,6 @@ registerProjectorCommands(program);
 registerRunsCommands(program);
 registerTimelineCommands(program);
 registerBackendCommand(program);
+registerApiCommand(program);
 
 await program.parseAsync(process.argv);

@@ -493,6 +493,21 @@ describe('backend API', () => {
     assert.ok(nats.body.resources.some((r) => r['name'] === 'auth'));
   });
 
+  test('baton api sends one request with the URL and token of the environment, exit codes by status', async () => {
+    const env = { BATON_API_URL: api.url, BATON_TOKEN: api.tokens.viewer };
+    const me = await api.stack.cli(['api', 'GET', '/api/me'], { env });
+    assert.equal(me.code, 0, me.stderr);
+    assert.equal((JSON.parse(me.stdout) as { user: Json }).user['name'], 'viewer');
+    const denied = await api.stack.cli(
+      ['api', 'POST', '/api/runs', '-d', '{"jobId":"hello","targets":[{"kind":"all"}]}'],
+      { env },
+    );
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /403 .*needs the operator role/);
+    const missing = await api.stack.cli(['api', 'GET', '/api/jobs/none-such'], { env });
+    assert.equal(missing.code, 4);
+  });
+
   test('the OpenAPI document lists every route with its request schemas', async () => {
     const doc = await api.req<{ openapi: string; paths: Record<string, Record<string, Json>> }>(
       'GET',
