@@ -149,6 +149,10 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
     const schedulePlan = await planScheduleApply(scheduleStore, scheduleInputs, { force: flags.force });
     const refused = [...plan, ...schedulePlan].filter((p) => p.action === 'refused');
     const print = (rows: PlanRow[], title: string) => {
+      // Warnings go to stderr in both modes: a forced breakage must not pass unnoticed.
+      for (const r of rows)
+        for (const w of r.warnings)
+          process.stderr.write(`baton: warning: with --force, job '${r.id}' breaks ${w}\n`);
       if (json)
         return printJson({ dryRun: Boolean(flags.dryRun), applied: title === 'applied', objects: rows });
       console.log(
@@ -168,9 +172,6 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
         ]),
       );
       for (const r of rows) if (r.reason) process.stderr.write(`baton: refused: ${r.reason}\n`);
-      for (const r of rows)
-        for (const w of r.warnings)
-          process.stderr.write(`baton: warning: job '${r.id}' applied with --force breaks ${w}\n`);
       const n = (a: string) => rows.filter((r) => r.action === a).length;
       console.log(
         `\n${title}: ${n('create')} created, ${n('update')} updated, ${n('unchanged')} unchanged, ${n('refused')} refused`,
@@ -260,8 +261,7 @@ async function edit(cmd: Command, id: string, flags: { file?: string; force?: bo
       summary: `edited job ${id} (version ${job.manifest.version})${broken.length ? `; breaks ${broken.length} schedule(s)` : ''}`,
       details: { version: job.manifest.version, ...(broken.length ? { brokenSchedules: broken } : {}) },
     });
-    for (const w of broken)
-      process.stderr.write(`baton: warning: job '${id}' saved with --force breaks ${w}\n`);
+    for (const w of broken) process.stderr.write(`baton: warning: with --force, job '${id}' breaks ${w}\n`);
     if (globals(cmd).json)
       printJson({
         id,

@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/wait.js';
 const JOB = `kind: job
 id: tick
 version: 1.0.0
+params: { mode: { type: enum, values: [slow, fast] } }
 execute: { shell: sh, script: date, timeout: 10s }
 `;
 
