@@ -79,3 +79,17 @@ export function useShortcuts(map: Record<string, () => void>): void {
     return () => removeEventListener('keydown', on);
   }, []);
 }
+
+/**
+ * Reloads while the API answers 404, up to `tries` times: an execution or result just started is
+ * in NATS before this backend's projection has it ("not in the read model (yet)").
+ */
+export function useRetryWhileMissing<T>(l: Loaded<T>, tries = 20, everyMs = 750): void {
+  const count = useRef(0);
+  useEffect(() => {
+    if (l.error?.status !== 404 || l.loading || count.current >= tries) return;
+    count.current++;
+    const t = setTimeout(l.reload, everyMs);
+    return () => clearTimeout(t);
+  }, [l.error, l.loading, l.reload, tries, everyMs]);
+}

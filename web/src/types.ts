@@ -20,17 +20,16 @@ export type User = { name: string; /** `viewer`, `operator` or `admin`. */ role:
 export type Dashboard = {
   agents: { online: number; offline: number; total?: number };
   runs24h: Partial<Record<RunState, number>> & Record<string, number>;
-  upcomingFires: { scheduleId: string; jobId: string; at: string }[];
-  recentFailures: {
-    execId?: string;
-    jobId?: string;
+  /** `at` per the first contract; the backend sends `utc` and `local` (the schedule's zone). */
+  upcomingFires: { scheduleId: string; jobId: string; at?: string; utc?: string; local?: string }[];
+  /** Failed executions (or per-pc failures): whichever fields are present are shown. */
+  recentFailures: (Partial<Execution> & {
     pcId?: string;
-    status?: string;
     exitCode?: number | null;
     resultId?: string;
-    finishedAt?: string;
     at?: string;
-  }[];
+  })[];
+  frozen?: boolean;
 };
 
 export type Counts = Partial<Record<RunState, number>> & { total?: number };
@@ -76,14 +75,28 @@ export type OutputGroup = {
   sampleResultId?: string;
 };
 
+/** `pcs`/`total` per the first contract; the backend serves `runs: {total, offset, limit, items}`. */
 export type ExecutionDetail = {
   execution: Execution;
-  pcs: PcRun[];
-  total: number;
+  pcs?: PcRun[];
+  total?: number;
+  runs?: { total: number; offset?: number; limit?: number; items: PcRun[] };
   outputGroups: OutputGroup[];
 };
 
-export type OutputMeta = { bytes: number; sha256?: string; overflowed?: boolean; dropped?: number };
+export function pcRunsOf(d: ExecutionDetail): { pcs: PcRun[]; total: number } {
+  const pcs = d.pcs ?? d.runs?.items ?? [];
+  return { pcs, total: d.total ?? d.runs?.total ?? pcs.length };
+}
+
+/** `stored` says where the full stream is: inline in the result, or the object store. */
+export type OutputMeta = {
+  bytes: number;
+  sha256?: string;
+  overflowed?: boolean;
+  stored?: string;
+  dropped?: number;
+};
 
 export type Result = {
   resultId: string;
@@ -156,8 +169,12 @@ export type Agent = {
   running?: unknown[];
 };
 
-export type AgentDetail = Agent & {
+/** `agent` (the backend) or `state` (the first contract) holds the roster row; groups may be a list or {groups, revision}. */
+export type AgentDetail = Omit<Agent, 'groups' | 'online'> & {
+  online?: boolean;
+  agent?: Agent | null;
   state?: Agent;
+  groups?: string[] | { groups: string[]; revision?: number | null };
   config?: { values: Record<string, unknown>; sources: Record<string, string> };
 };
 

@@ -9,6 +9,7 @@ import { TimelineChart } from './timeline-chart.js';
 import { Empty, ErrorBox } from './ui.js';
 
 const PERIODS = [
+  ['15m', 15 * 60e3],
   ['1h', 3600e3],
   ['6h', 6 * 3600e3],
   ['24h', 86400e3],

@@ -166,6 +166,15 @@ export function TimelineChart({ events, from, to }: { events: TimelineEvent[]; f
             <text class="lane-label" x={LEFT - 8} y={y + LANE_H / 2 + 4} text-anchor="end">
               {lane.name.length > 16 ? `${lane.name.slice(0, 15)}…` : lane.name}
             </text>
+            {/* Markers first: a run's bar is drawn over its accepted marker. */}
+            {lane.dots.map((d, j) =>
+              wrap(
+                d.link,
+                <circle key={`d${j}`} class={`dot ${d.cls}`} cx={x(d.at)} cy={y + LANE_H / 2} r={4.5}>
+                  <title>{d.title}</title>
+                </circle>,
+              ),
+            )}
             {lane.bars.map((b, j) =>
               wrap(
                 b.link,
@@ -180,14 +189,6 @@ export function TimelineChart({ events, from, to }: { events: TimelineEvent[]; f
                 >
                   <title>{b.title}</title>
                 </rect>,
-              ),
-            )}
-            {lane.dots.map((d, j) =>
-              wrap(
-                d.link,
-                <circle key={`d${j}`} class={`dot ${d.cls}`} cx={x(d.at)} cy={y + LANE_H / 2} r={5}>
-                  <title>{d.title}</title>
-                </circle>,
               ),
             )}
           </g>

@@ -18,8 +18,10 @@ export function AgentPage({ pcId }: { pcId: string }) {
     if ((data as { pcId?: string } | null)?.pcId === pcId) d.reload();
   });
   if (!d.data) return d.error ? <ErrorBox error={d.error} /> : <Loading />;
-  const a: Agent = { ...(d.data.state ?? {}), ...d.data };
-  const groups = d.data.groups ?? d.data.state?.groups ?? [];
+  const row = d.data.agent ?? d.data.state;
+  const a: Agent = { ...row, pcId, online: row?.online ?? d.data.online ?? false };
+  const g = d.data.groups;
+  const groups = (Array.isArray(g) ? g : g?.groups) ?? row?.groups ?? [];
 
   return (
     <>
@@ -110,7 +112,7 @@ function Groups({ pcId, groups, onSaved }: { pcId: string; groups: string[]; onS
   return (
     <div>
       {groups.length === 0 ? (
-        <span class="muted">no groups</span>
+        <span class="muted">no groups </span>
       ) : (
         groups.map((g) => (
           <a key={g} class="tag" href={href('agents', { group: g })}>

@@ -4,8 +4,8 @@ import { useApi } from '../hooks.js';
 import { useLive, throttle } from '../live.js';
 import { href } from '../router.js';
 import { fmtAgo, fmtTime, shortId } from '../format.js';
-import { RUN_STATES, type Dashboard } from '../types.js';
-import { Badge, Card, Empty, ErrorBox, Loading, PageHeader } from '../components/ui.js';
+import { countsOf, RUN_STATES, type Dashboard, type Execution } from '../types.js';
+import { Badge, Card, CountsBar, Empty, ErrorBox, Loading, PageHeader } from '../components/ui.js';
 
 export function DashboardPage() {
   const d = useApi((s) => api.get<Dashboard>('/api/dashboard', {}, s), []);
@@ -15,9 +15,13 @@ export function DashboardPage() {
   if (!d.data) return d.error ? <ErrorBox error={d.error} /> : <Loading />;
   const { agents, runs24h, upcomingFires, recentFailures } = d.data;
   const total = agents.online + agents.offline;
-  const runTotal = Object.values(runs24h).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0);
+  const runTotal = Object.entries(runs24h).reduce(
+    (a, [k, b]) => a + (k !== 'total' && typeof b === 'number' ? b : 0),
+    0,
+  );
+  // `total` is the sum of the others, not a state.
   const states = [
-    ...RUN_STATES.filter((s) => s in runs24h),
+    ...RUN_STATES.filter((s) => s === 'ok' || s === 'failed' || (runs24h[s] ?? 0) > 0),
     ...Object.keys(runs24h).filter((k) => !(RUN_STATES as readonly string[]).includes(k) && k !== 'total'),
   ];
   const max = Math.max(1, ...states.map((s) => runs24h[s] ?? 0));
@@ -68,15 +72,18 @@ export function DashboardPage() {
             <Empty>No enabled schedules.</Empty>
           ) : (
             <ul class="list">
-              {upcomingFires.slice(0, 8).map((f) => (
-                <li key={`${f.scheduleId}-${f.at}`}>
-                  <a href={href('schedules', f.scheduleId)}>{f.scheduleId}</a>
-                  <span class="muted"> → {f.jobId}</span>
-                  <span class="right" title={f.at}>
-                    {fmtTime(f.at)} <span class="muted">({fmtAgo(f.at)})</span>
-                  </span>
-                </li>
-              ))}
+              {upcomingFires.slice(0, 8).map((f) => {
+                const at = f.utc ?? f.at ?? '';
+                return (
+                  <li key={`${f.scheduleId}-${at}`}>
+                    <a href={href('schedules', f.scheduleId)}>{f.scheduleId}</a>
+                    <span class="muted"> → {f.jobId}</span>
+                    <span class="right nowrap" title={f.local ? `${f.local} (schedule's zone)` : at}>
+                      {fmtTime(at)} <span class="muted">({fmtAgo(at)})</span>
+                    </span>
+                  </li>
+                );
+              })}
             </ul>
           )}
         </Card>
@@ -92,14 +99,14 @@ export function DashboardPage() {
                 <th>job</th>
                 <th>endpoint</th>
                 <th>status</th>
-                <th>exit</th>
+                <th class="wide">runs</th>
                 <th>execution</th>
               </tr>
             </thead>
             <tbody>
               {recentFailures.map((f, i) => (
-                <tr key={f.resultId ?? i}>
-                  <td class="nowrap">{fmtTime(f.finishedAt ?? f.at)}</td>
+                <tr key={f.resultId ?? f.execId ?? i}>
+                  <td class="nowrap">{fmtTime(f.finishedAt ?? f.startedAt ?? f.at)}</td>
                   <td>{f.jobId ? <a href={href('jobs', f.jobId)}>{f.jobId}</a> : '—'}</td>
                   <td>{f.pcId ? <a href={href('agents', f.pcId)}>{f.pcId}</a> : '—'}</td>
                   <td>
@@ -111,7 +118,9 @@ export function DashboardPage() {
                       <Badge status={f.status} />
                     )}
                   </td>
-                  <td class="num">{f.exitCode ?? '—'}</td>
+                  <td>
+                    {f.counts ? <CountsBar counts={countsOf(f as Execution)} /> : `exit ${f.exitCode ?? '—'}`}
+                  </td>
                   <td>
                     {f.execId ? (
                       <a class="mono" href={href('runs', f.execId)}>

@@ -2,12 +2,12 @@
 // groups (identical stdout grouped: "3 distinct outputs across 500 pcs").
 import { useMemo, useState } from 'preact/hooks';
 import type { ApiError } from '../api.js';
-import { api, seg } from '../api.js';
-import { useApi } from '../hooks.js';
+import { api, fetchOutputRange, seg } from '../api.js';
+import { useApi, useRetryWhileMissing } from '../hooks.js';
 import { useLive, throttle } from '../live.js';
 import { href } from '../router.js';
 import { fmtDuration, fmtTime, shortId } from '../format.js';
-import { countsOf, FINAL_STATES, type ExecutionDetail } from '../types.js';
+import { countsOf, FINAL_STATES, pcRunsOf, type ExecutionDetail } from '../types.js';
 import { useCan } from '../user.js';
 import {
   Badge,
@@ -34,13 +34,15 @@ export function ExecutionPage({ execId }: { execId: string }) {
     [execId, offset],
   );
   const refresh = useMemo(() => throttle(d.reload, 700), [d.reload]);
+  useRetryWhileMissing(d);
   useLive(['run', 'result'], (_t, data) => {
     const id = (data as { execId?: string } | null)?.execId;
     if (id === undefined || id === execId) refresh();
   });
 
   if (!d.data) return d.error ? <ErrorBox error={d.error} /> : <Loading />;
-  const { execution: e, pcs, total, outputGroups } = d.data;
+  const { execution: e, outputGroups } = d.data;
+  const { pcs, total } = pcRunsOf(d.data);
   const counts = countsOf(e);
   const final = e.final ?? (e.status !== undefined && e.status !== 'running');
   const rows = stateFilter ? pcs.filter((p) => p.state === stateFilter) : pcs;
@@ -115,8 +117,10 @@ export function ExecutionPage({ execId }: { execId: string }) {
                     </a>
                   )}
                 </div>
-                {g.preview !== undefined && (
+                {g.preview !== undefined ? (
                   <pre class="preview">{g.preview || <span class="muted">(no output)</span>}</pre>
+                ) : (
+                  g.sampleResultId && <GroupPreview resultId={g.sampleResultId} />
                 )}
                 <div class="muted small">
                   {g.pcs.slice(0, 12).join(', ')}
@@ -189,4 +193,14 @@ export function ExecutionPage({ execId }: { execId: string }) {
       </Card>
     </>
   );
+}
+
+const PREVIEW_BYTES = 2048;
+
+/** The first 2 KiB of a group's stdout (one sample result stands for the whole group). */
+function GroupPreview({ resultId }: { resultId: string }) {
+  const p = useApi((s) => fetchOutputRange(resultId, 'stdout', 0, PREVIEW_BYTES, s), [resultId]);
+  if (p.error) return <ErrorBox error={p.error} />;
+  if (p.data === undefined) return <pre class="preview muted">…</pre>;
+  return <pre class="preview">{p.data === '' ? <span class="muted">(no output)</span> : p.data}</pre>;
 }

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
-import { useApi } from '../hooks.js';
+import { useApi, useRetryWhileMissing } from '../hooks.js';
 import { href } from '../router.js';
 import { fmtBytes, fmtDuration, fmtTime, shortId } from '../format.js';
 import type { OutputMeta, Result } from '../types.js';
@@ -17,6 +17,7 @@ function meta(r: Result, s: 'stdout' | 'stderr'): OutputMeta {
 export function ResultPage({ resultId }: { resultId: string }) {
   const d = useApi((s) => api.get<Result>(`/api/results/${seg(resultId)}`, {}, s), [resultId]);
   const [tab, setTab] = useState<'stdout' | 'stderr'>('stdout');
+  useRetryWhileMissing(d);
   if (!d.data) return d.error ? <ErrorBox error={d.error} /> : <Loading />;
   const r = d.data;
   const out = meta(r, 'stdout');
@@ -47,9 +48,12 @@ export function ResultPage({ resultId }: { resultId: string }) {
             ['started', fmtTime(r.startedAt)],
             [
               'stdout',
-              `${fmtBytes(out.bytes)}${out.overflowed || r.overflowed ? ' (object store)' : ''}${(out.sha256 ?? r.sha256) ? ` · sha256 ${(out.sha256 ?? r.sha256 ?? '').slice(0, 12)}…` : ''}`,
+              `${fmtBytes(out.bytes)}${out.overflowed || out.stored === 'object' || r.overflowed ? ' (object store)' : ''}${(out.sha256 ?? r.sha256) ? ` · sha256 ${(out.sha256 ?? r.sha256 ?? '').slice(0, 12)}…` : ''}`,
             ],
-            ['stderr', `${fmtBytes(err.bytes)}${err.overflowed ? ' (object store)' : ''}`],
+            [
+              'stderr',
+              `${fmtBytes(err.bytes)}${err.overflowed || err.stored === 'object' ? ' (object store)' : ''}`,
+            ],
           ]}
         />
       </Card>
