@@ -194,7 +194,7 @@ describe('job parameters', () => {
     assert.deepEqual(started.params, { msg: hostile });
     const [result] = await collectResults(nc, [`${started.execId}-0`], 1);
     assert.equal(result?.status, 'ok');
-    assert.equal(text(result!), hostile);
+    assert.equal(text(result), hostile);
     assert.deepEqual(
       (await readdir(s.dir)).filter((f) => f.startsWith('pwned')),
       [],
