@@ -23,7 +23,7 @@ describe('baton nats setup / status', () => {
 
     const second = await baton(['nats', 'setup'], { env });
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stdout, /0 created, 0 updated, 20 unchanged/);
+    assert.match(second.stdout, /0 created, 0 updated, 21 unchanged/);
 
     const status = await baton(['--server', srv.url, 'nats', 'status', '--json']);
     assert.equal(status.code, 0, status.stderr);
