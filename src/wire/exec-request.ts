@@ -5,16 +5,9 @@ import { z } from 'zod';
 
 import { decodeMessage, encodeMessage } from './codec.js';
 import { ExecTarget } from './exec-target.js';
-import {
-  NonNegativeInt,
-  Revision,
-  Sha256Hex,
-  StringRecord,
-  Timestamp,
-  WireVersion,
-  oneLine,
-} from './fields.js';
+import { NonNegativeInt, Revision, Sha256Hex, Timestamp, WireVersion, oneLine } from './fields.js';
 import { ExecId, JobId, RequestId, ScheduleId } from './ids.js';
+import { ParamValues } from './params.js';
 
 /** Shells an agent knows how to run a script with. */
 export const Shell = z.enum(['sh', 'bash', 'pwsh', 'powershell', 'cmd']);
@@ -80,7 +73,7 @@ export const ExecRequest = z.object({
   /** Extra environment variables. Default `{}`. */
   env: z.record(EnvName, z.string()).default({}),
   /** Job parameters chosen for this run, exposed to the script. Default: none. */
-  params: StringRecord.optional(),
+  params: ParamValues.optional(),
   /** The subject-level target this request was published to (see `execSubject`). */
   target: ExecTarget,
   createdAt: Timestamp,

@@ -142,6 +142,7 @@ export {
   ParamInput,
   ParamName,
   ParamType,
+  ParamValues,
   ParamsError,
   ParamsInput,
   brokenSchedules,

@@ -37,6 +37,20 @@ export const ParamName = z
   .max(MAX_PARAM_NAME_LENGTH, { error: NAME_RULE })
   .regex(NAME_PATTERN, { error: NAME_RULE });
 
+/**
+ * Parameter values on the wire (ExecRequest): declared names only, strings without NUL, at most
+ * {@link MAX_PARAM_VALUE_LENGTH}. startExecution has already checked them against the job; this
+ * is the agent's own guard, so a request from any other publisher cannot set an arbitrary
+ * environment variable (a name with `=`) or make the spawn fail (NUL).
+ */
+export const ParamValues = z.record(
+  ParamName,
+  z
+    .string()
+    .max(MAX_PARAM_VALUE_LENGTH, { error: `must be at most ${MAX_PARAM_VALUE_LENGTH} characters` })
+    .regex(/^[^\0]*$/, { error: 'must not contain NUL' }),
+);
+
 /** Which optional keys each type accepts; anything else is an error naming the allowed ones. */
 const TYPE_KEYS: Readonly<Record<ParamType, readonly string[]>> = {
   string: ['max_length', 'pattern'],

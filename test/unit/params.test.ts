@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { WireError } from '../../src/wire/errors.js';
+import { parseExecRequest } from '../../src/wire/exec-request.js';
 import { ManifestError } from '../../src/wire/manifest-error.js';
 import { manifestJsonSchema } from '../../src/wire/manifest.js';
 import { parseManifestFile } from '../../src/wire/manifest-file.js';
@@ -326,5 +328,31 @@ describe('params: schedules a job change breaks', () => {
       "schedule 'hourly': parameter 'mode': required; allowed one of a, b",
       "schedule 'nightly': parameter 'keep_days': '60' is out of range; allowed an integer <= 30",
     ]);
+  });
+});
+
+describe('params: on the wire', () => {
+  const request = (params: Record<string, string>) => ({
+    v: 1,
+    requestId: 'e1-0',
+    execId: 'e1',
+    jobId: 'j',
+    jobVersion: '1',
+    jobRevision: 1,
+    trigger: { kind: 'adhoc', actor: 't' },
+    script: { kind: 'inline', shell: 'sh', body: 'true' },
+    timeoutMs: 1000,
+    runAs: 'system',
+    deadlineAt: '2030-01-01T00:00:00Z',
+    params,
+    target: { kind: 'all' },
+    createdAt: '2030-01-01T00:00:00Z',
+  });
+
+  it('an ExecRequest carries declared-looking names and NUL-free values only (the agent guard)', () => {
+    assert.deepEqual(parseExecRequest(request({ msg: '$(id)\n`id`' })).params, { msg: '$(id)\n`id`' });
+    assert.throws(() => parseExecRequest(request({ 'PATH=/tmp': 'x' })), WireError);
+    assert.throws(() => parseExecRequest(request({ 'x; rm': 'x' })), WireError);
+    assert.throws(() => parseExecRequest(request({ msg: 'a\0b' })), /must not contain NUL/);
   });
 });
