@@ -239,3 +239,12 @@ export function targetLabel(t: AuditEvent['target'] | undefined): string {
   if (typeof t === 'string') return t;
   return [t.kind, t.id].filter(Boolean).join(' ');
 }
+
+/** A run target as people write it: `all`, `group:lab`, `pc:web-01` (same form as `baton run --target`). */
+export function formatRunTarget(t: unknown): string {
+  const v = t as { kind?: string; group?: string; pcId?: string };
+  if (v?.kind === 'all') return 'all';
+  if (v?.kind === 'group' && v.group) return `group:${v.group}`;
+  if (v?.kind === 'pc' && v.pcId) return `pc:${v.pcId}`;
+  return JSON.stringify(t);
+}

@@ -7,7 +7,7 @@ import { useApi, useRetryWhileMissing } from '../hooks.js';
 import { useLive, throttle } from '../live.js';
 import { href } from '../router.js';
 import { fmtDuration, fmtTime, shortId } from '../format.js';
-import { countsOf, FINAL_STATES, pcRunsOf, type ExecutionDetail } from '../types.js';
+import { countsOf, FINAL_STATES, formatRunTarget, pcRunsOf, type ExecutionDetail } from '../types.js';
 import { useCan } from '../user.js';
 import {
   Badge,
@@ -94,7 +94,7 @@ export function ExecutionPage({ execId }: { execId: string }) {
               e.jobVersion ? `${e.jobVersion}${e.jobRevision ? ` (revision ${e.jobRevision})` : ''}` : '—',
             ],
             ['expected endpoints', e.expected ?? '—'],
-            ['targets', e.targets ? <code>{JSON.stringify(e.targets)}</code> : '—'],
+            ['targets', e.targets ? <code>{e.targets.map(formatRunTarget).join(', ')}</code> : '—'],
             ...(e.params && Object.keys(e.params).length > 0
               ? ([['params', <code>{JSON.stringify(e.params)}</code>]] as [string, preact.JSX.Element][])
               : []),
