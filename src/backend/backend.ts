@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { ManifestError, ParamsError } from '../wire/index.js';
+import { ManifestError, ParamsError, PcId, RequestId } from '../wire/index.js';
 import { AuthStore, roleAtLeast } from '../kv/index.js';
 import { LoginLimiter, authenticate } from './auth.js';
 import { api, type BackendDeps } from './deps.js';
@@ -26,6 +26,7 @@ import {
   type Route,
 } from './http.js';
 import { LIVE_EVENTS, LiveHub, type LiveEvent } from './live.js';
+import { relayOutput } from './live-output.js';
 import { editInput, invalidManifest } from './manifests.js';
 import { openApiDocument } from './openapi.js';
 import { resolveBackendOptions, type BackendOptions, type ResolvedBackendOptions } from './options.js';
@@ -63,6 +64,15 @@ export function backendRoutes(): Route<BackendDeps>[] {
       summary: 'server-sent events: run, result, agent, event, audit (cookie or token auth)',
       async handle({ res, query, deps }) {
         deps.live.attach(res, query.topics ?? new Set(LIVE_EVENTS));
+        return HANDLED;
+      },
+    }),
+    api({
+      method: 'GET', path: '/api/live/:pc/:requestId', role: 'viewer', tag: 'live', produces: 'sse',
+      params: z.object({ pc: PcId, requestId: RequestId }),
+      summary: 'server-sent events with the live output chunks of a running script (output, gap, eof)',
+      async handle({ res, params, deps }) {
+        relayOutput(deps.nc, res, params.pc, params.requestId);
         return HANDLED;
       },
     }),

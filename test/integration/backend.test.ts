@@ -355,6 +355,38 @@ describe('backend API', () => {
     assert.equal(dash.body.agents['online'], 1);
   });
 
+  test('live output of a running script is relayed as server-sent events', async () => {
+    const op = api.tokens.operator;
+    const go = join(api.stack.dir, 'go-live');
+    await api.req('PUT', '/api/jobs/live', {
+      token: op,
+      body: { yaml: jobYaml('live', `while [ ! -f ${go} ]; do sleep 0.05; done\necho hello live`) },
+    });
+    const started = await api.req<{ requestIds: string[] }>('POST', '/api/runs', {
+      token: op,
+      body: { jobId: 'live', targets: [{ kind: 'pc', pcId: 'pc-api' }] },
+    });
+    const ac = new AbortController();
+    const res = await fetch(`${api.url}/api/live/pc-api/${started.body.requestIds[0]!}`, {
+      headers: { authorization: `Bearer ${api.tokens.viewer}` },
+      signal: ac.signal,
+    });
+    assert.equal(res.status, 200);
+    let text = '';
+    const decoder = new TextDecoder();
+    const reading = (async () => {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+        text += decoder.decode(chunk, { stream: true });
+    })().catch(() => undefined);
+    await waitFor('the stream to open', () => text.includes(': connected'));
+    await writeFile(go, '');
+    await waitFor('the live chunk', () => /event: output\ndata: .*"text":"hello live\\n"/.test(text), {
+      timeoutMs: 15_000,
+    });
+    ac.abort();
+    await reading;
+  });
+
   test('an overflowed output is read by byte range from the object store', async () => {
     const op = api.tokens.operator;
     // 400,000 bytes: over the 256 KiB inline limit. Line i is 7 digits and a newline.
