@@ -66,7 +66,7 @@ type PlanRow = {
   changes: string[];
   revoked: boolean;
   reason: string | null;
-  /** Schedules the new params break (`schedule 'x': parameter 'y': ...`), applied with --force. */
+  /** Schedules whose params the written job refuses (`schedule 'x': parameter 'y': ...`). */
   warnings: string[];
 };
 
@@ -152,7 +152,7 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
       // Warnings go to stderr in both modes: a forced breakage must not pass unnoticed.
       for (const r of rows)
         for (const w of r.warnings)
-          process.stderr.write(`baton: warning: with --force, job '${r.id}' breaks ${w}\n`);
+          process.stderr.write(`baton: warning: job '${r.id}' refuses the params of ${w}\n`);
       if (json)
         return printJson({ dryRun: Boolean(flags.dryRun), applied: title === 'applied', objects: rows });
       console.log(
@@ -240,16 +240,18 @@ async function edit(cmd: Command, id: string, flags: { file?: string; force?: bo
       else printJson({ id, changed: false, revision: current.revision });
       return;
     }
-    const broken = brokenSchedules(
-      job.manifest,
-      (await (await ScheduleStore.open(nc)).list()).map((r) => r.schedule),
-    ).map(formatBrokenSchedule);
-    if (broken.length > 0 && !flags.force) {
+    // As in apply: refuse what newly breaks a schedule; report what was already broken.
+    const schedules = (await (await ScheduleStore.open(nc)).list()).map((r) => r.schedule);
+    const before = new Set(brokenSchedules(current.manifest, schedules).map((b) => b.scheduleId));
+    const brokenNow = brokenSchedules(job.manifest, schedules);
+    const newly = brokenNow.filter((b) => !before.has(b.scheduleId)).map(formatBrokenSchedule);
+    if (newly.length > 0 && !flags.force) {
       throw new ConflictError(
-        `job '${id}': the new params break ${broken.join('; ')}; nothing was changed. ` +
+        `job '${id}': the new params break ${newly.join('; ')}; nothing was changed. ` +
           'Fix the schedule first, or pass --force to save anyway',
       );
     }
+    const broken = brokenNow.map(formatBrokenSchedule);
     const meta = { actor: cliActor(), source: { via: 'cli' as const } };
     const revision = await store.put(job.manifest, job.yaml, current.revision, meta);
     const receipt = await publishAudit(nc, {
@@ -261,7 +263,7 @@ async function edit(cmd: Command, id: string, flags: { file?: string; force?: bo
       summary: `edited job ${id} (version ${job.manifest.version})${broken.length ? `; breaks ${broken.length} schedule(s)` : ''}`,
       details: { version: job.manifest.version, ...(broken.length ? { brokenSchedules: broken } : {}) },
     });
-    for (const w of broken) process.stderr.write(`baton: warning: with --force, job '${id}' breaks ${w}\n`);
+    for (const w of broken) process.stderr.write(`baton: warning: job '${id}' refuses the params of ${w}\n`);
     if (globals(cmd).json)
       printJson({
         id,

@@ -5,6 +5,7 @@ import {
   brokenSchedules,
   formatBrokenSchedule,
   type BrokenSchedule,
+  type JobManifest,
   type ParsedJob,
   type Schedule,
 } from '../wire/index.js';
@@ -144,22 +145,37 @@ export async function planApply(
   for (const job of jobs) {
     const current = await store.get(job.manifest.id);
     const tomb = current ? null : await store.deleted(job.manifest.id);
-    out.push(withScheduleCheck(planOne(job, current, tomb, opts), schedules, opts));
+    out.push(
+      withScheduleCheck(planOne(job, current, tomb, opts), current?.manifest ?? null, schedules, opts),
+    );
   }
   return out;
 }
 
-function withScheduleCheck(item: PlanItem, schedules: readonly Schedule[], opts: ApplyOptions): PlanItem {
+/**
+ * Refuses a create/update that newly breaks a schedule (its values validated against the current
+ * declarations, not against the new ones). Schedules already broken before (by an earlier forced
+ * change) are reported but do not block unrelated edits of the job, so --force does not become a
+ * habit.
+ */
+function withScheduleCheck(
+  item: PlanItem,
+  current: JobManifest | null,
+  schedules: readonly Schedule[],
+  opts: ApplyOptions,
+): PlanItem {
   if (item.action !== 'create' && item.action !== 'update') return item;
   const broken = brokenSchedules(item.job.manifest, schedules);
   if (broken.length === 0) return item;
-  if (opts.force) return { ...item, brokenSchedules: broken };
+  const before = new Set(current ? brokenSchedules(current, schedules).map((b) => b.scheduleId) : []);
+  const newly = broken.filter((b) => !before.has(b.scheduleId));
+  if (newly.length === 0 || opts.force) return { ...item, brokenSchedules: broken };
   return {
     ...item,
     action: 'refused',
-    brokenSchedules: broken,
+    brokenSchedules: newly,
     reason:
-      `job '${item.id}': the new params break ${broken.map(formatBrokenSchedule).join('; ')}; ` +
+      `job '${item.id}': the new params break ${newly.map(formatBrokenSchedule).join('; ')}; ` +
       'fix the schedule (in the same apply) or pass --force to apply anyway',
   };
 }

@@ -250,7 +250,7 @@ describe('job parameters', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(
       forced.stderr,
-      /warning: with --force, job 'rotate' breaks schedule 'nightly': parameter 'keep_days': '60' is out of range/,
+      /warning: job 'rotate' refuses the params of schedule 'nightly': parameter 'keep_days': '60' is out of range/,
     );
     const out = JSON.parse(forced.stdout) as {
       objects: { id: string; action: string; warnings: string[] }[];
@@ -267,6 +267,12 @@ describe('job parameters', () => {
         ],
       },
     ]);
+
+    // An unrelated edit is not blocked by a schedule that was already broken; it is reported.
+    await write('rotate-doc.yaml', v2.replace('version: 2.0.0', 'version: 2.0.0\ndescription: docs only'));
+    const docs = await s.cli(['jobs', 'edit', 'rotate', '-f', 'rotate-doc.yaml']);
+    assert.equal(docs.code, 0, docs.stderr);
+    assert.match(docs.stderr, /warning: job 'rotate' refuses the params of schedule 'nightly'/);
   });
 
   test('a fire whose params no longer validate is recorded as schedule.skip params_invalid', async () => {
@@ -276,7 +282,17 @@ describe('job parameters', () => {
     const v3 = ROTATE(`  keep_days: { type: integer, min: 1, max: 30, default: 14 }
   service: { type: enum, values: [postgres], required: true }`).replace('1.0.0', '3.0.0');
     await write('rotate.yaml', v3);
-    assert.equal((await s.cli(['apply', '-f', 'rotate.yaml', '--force'])).code, 0);
+    const refused = await s.cli(['jobs', 'edit', 'rotate', '-f', 'rotate.yaml']);
+    assert.equal(refused.code, EXIT.conflict);
+    assert.match(
+      refused.stderr,
+      /the new params break schedule 'often': parameter 'service': 'nginx' is not allowed/,
+    );
+    const forced = await s.cli(['jobs', 'edit', 'rotate', '-f', 'rotate.yaml', '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /warning: job 'rotate' refuses the params of schedule 'often'/);
+    const edit = (await readAudit(nc, { action: 'job.update', target: 'rotate' })).events.at(-1);
+    assert.equal((edit?.details?.['brokenSchedules'] as string[]).length, 2);
     const sch = new Scheduler({ nc: await s.server.connect('sched'), logger: { info() {}, error() {} } });
     await sch.start();
     try {
