@@ -17,7 +17,6 @@ import {
   scheduleJsonSchema,
   type JobManifest,
   type ParamDecl,
-  type Schedule,
 } from '../wire/index.js';
 import {
   ConflictError,
@@ -29,6 +28,7 @@ import {
   planApply,
   planScheduleApply,
   publishAudit,
+  schedulesAfterApply,
   type ApplyInput,
   type JobRecord,
   type PlanItem,
@@ -114,16 +114,6 @@ function paramRows(m: JobManifest) {
   }));
 }
 
-/** The schedules after an apply: the stored ones, replaced by those in the apply. */
-async function schedulesAfter(
-  store: ScheduleStore,
-  applied: readonly ScheduleApplyInput[],
-): Promise<Schedule[]> {
-  const byId = new Map<string, Schedule>((await store.list()).map((r) => [r.id, r.schedule]));
-  for (const s of applied) byId.set(s.schedule.id, s.schedule);
-  return [...byId.values()];
-}
-
 async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; force?: boolean }) {
   const json = globals(cmd).json;
   const parsed = parseManifestFiles(await readManifestFiles(paths));
@@ -144,7 +134,7 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
       inputs.map((j) => j.manifest),
     );
     // A job whose new params break a schedule is refused (or, with --force, reported).
-    const after = await schedulesAfter(scheduleStore, scheduleInputs);
+    const after = await schedulesAfterApply(scheduleStore, scheduleInputs);
     const plan = await planApply(store, inputs, { force: flags.force }, after);
     const schedulePlan = await planScheduleApply(scheduleStore, scheduleInputs, { force: flags.force });
     const refused = [...plan, ...schedulePlan].filter((p) => p.action === 'refused');

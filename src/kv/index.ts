@@ -31,7 +31,12 @@ export type { EffectiveConfig } from './agent-config-store.js';
 export { readOutput, watchResults } from './result-reader.js';
 export { ScheduleStore, StoredSchedule, scheduleFromEntry } from './schedule-store.js';
 export type { ScheduleRecord } from './schedule-store.js';
-export { checkScheduleJobs, executeScheduleApply, planScheduleApply } from './schedule-apply.js';
+export {
+  checkScheduleJobs,
+  executeScheduleApply,
+  planScheduleApply,
+  schedulesAfterApply,
+} from './schedule-apply.js';
 export type { ScheduleApplyInput, ScheduleApplyResult, SchedulePlanItem } from './schedule-apply.js';
 export { FREEZE_KEY, FreezeState, SchedulerState, fireKey, isFrozen } from './scheduler-state.js';
 export {

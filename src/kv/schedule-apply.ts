@@ -9,6 +9,7 @@ import {
   type JobManifest,
   type ManifestIssue,
   type ParsedSchedule,
+  type Schedule,
 } from '../wire/index.js';
 import { publishAudit } from './audit-log.js';
 import { planObject, type ApplyOptions, type PlanCore } from './job-apply.js';
@@ -70,6 +71,19 @@ function paramIssues(s: ScheduleApplyInput, job: JobManifest): ManifestIssue[] {
     path: `params.${p.param}`,
     message: `${p.message} (job '${job.id}')`,
   }));
+}
+
+/**
+ * The schedules as they will be after an apply: the stored ones, replaced by those applied in the
+ * same call. What `planApply` checks a job's new params against.
+ */
+export async function schedulesAfterApply(
+  store: ScheduleStore,
+  applied: readonly ScheduleApplyInput[],
+): Promise<Schedule[]> {
+  const byId = new Map<string, Schedule>((await store.list()).map((r) => [r.id, r.schedule]));
+  for (const s of applied) byId.set(s.schedule.id, s.schedule);
+  return [...byId.values()];
 }
 
 /** What applying these schedules would do. Reads only. */
