@@ -1,11 +1,14 @@
 // The job catalog in KV: `jobs` (manifest JSON plus a write stamp), `jobs_yaml` (the operator's
 // YAML byte for byte), `script_current` (version pin) and `script_status` (ACTIVE/REVOKED).
 //
-// Ordering: the YAML is written first, then `jobs` with compare-and-swap on the revision the
-// writer read, which is the commit point; then the pin. A writer that loses the CAS race changes
-// nothing in `jobs` and its YAML write is corrected by the winner's, which always follows.
+// Ordering: `jobs` is written first with compare-and-swap on the revision the writer read (the
+// commit point; the record carries the sha256 of its YAML), then the YAML, then the pin. A writer
+// that loses the race writes nothing. A crash between the commit and the YAML write leaves YAML
+// whose hash does not match the record: readers then treat the YAML as missing (`yaml: null`), and
+// the next apply or edit writes it again.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditActor, AuditSource } from '../wire/index.js';
 import { JobManifest } from '../wire/index.js';
@@ -23,7 +26,11 @@ export const WriteStamp = z.object({
 export type WriteStamp = z.infer<typeof WriteStamp>;
 
 /** The value of a `jobs` key: the manifest with the stamp of the write that produced it. */
-export const StoredJob = JobManifest.extend({ written: WriteStamp });
+export const StoredJob = JobManifest.extend({
+  written: WriteStamp,
+  /** sha256 of the YAML written with this revision (absent in records written before it existed). */
+  yamlSha256: z.string().optional(),
+});
 export type StoredJob = z.infer<typeof StoredJob>;
 
 export type JobStatus = 'ACTIVE' | 'REVOKED';
@@ -48,6 +55,15 @@ export type DeletedJob = { id: string; revision: number; deletedAt: string };
 export type WriteMeta = { actor: AuditActor; source: AuditSource; now?: Date };
 
 const encoder = new TextEncoder();
+
+/** sha256 (hex) of a text's UTF-8 bytes. */
+export const sha256Text = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The stored YAML when it belongs to the record (its hash matches, or the record has none). */
+export function matchingYaml(text: string | null, sha256: string | undefined): string | null {
+  if (text === null || sha256 === undefined) return text;
+  return sha256Text(text) === sha256 ? text : null;
+}
 const decoder = new TextDecoder();
 
 export function stampOf(meta: WriteMeta): WriteStamp {
@@ -105,7 +121,7 @@ export class JobStore {
 
   async #record(id: string, entry: KvEntry): Promise<JobRecord> {
     const stored = StoredJob.parse(JSON.parse(decoder.decode(entry.value)));
-    const { written, ...manifest } = stored;
+    const { written, yamlSha256, ...manifest } = stored;
     const [yaml, pin, status] = await Promise.all([
       this.yaml.get(id),
       this.pins.get(id),
@@ -117,7 +133,8 @@ export class JobStore {
       written,
       revision: entry.revision,
       storedAt: entry.created.toISOString(),
-      yaml: yaml?.operation === 'PUT' ? decoder.decode(yaml.value) : null,
+      // YAML of another revision (a crash between the two writes) is not this job's YAML.
+      yaml: matchingYaml(yaml?.operation === 'PUT' ? decoder.decode(yaml.value) : null, yamlSha256),
       status: status?.operation === 'PUT' && status.string() === 'REVOKED' ? 'REVOKED' : 'ACTIVE',
       statusRevision: status?.revision ?? null,
       pinnedVersion: pin?.operation === 'PUT' ? pin.string() : null,
@@ -149,8 +166,7 @@ export class JobStore {
     meta: WriteMeta,
     opts: { activate?: boolean } = {},
   ): Promise<number> {
-    const value: StoredJob = { ...manifest, written: stampOf(meta) };
-    await this.yaml.put(manifest.id, encoder.encode(yaml));
+    const value: StoredJob = { ...manifest, written: stampOf(meta), yamlSha256: sha256Text(yaml) };
     let revision: number;
     try {
       const data = encoder.encode(JSON.stringify(value));
@@ -168,6 +184,7 @@ export class JobStore {
         { cause: err },
       );
     }
+    await this.yaml.put(manifest.id, encoder.encode(yaml));
     await this.pins.put(manifest.id, encoder.encode(manifest.version));
     // A (re)created job starts ACTIVE; an update leaves a revocation in place.
     if (opts.activate || expectedRevision === null || (await this.statuses.get(manifest.id)) === null) {

@@ -53,10 +53,21 @@ export async function* readOutput(nc: NatsConnection, out: OutputStream): AsyncG
   if (!obj)
     throw new Error(`output object ${out.object.bucket}/${out.object.name} is missing (expired or deleted)`);
   const reader = obj.data.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    yield value;
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      yield value;
+    }
+    finished = true;
+  } finally {
+    if (!finished) {
+      // The caller stopped early (or reading failed): cancel the transfer and consume the
+      // object's error promise, which would otherwise reject with nobody listening.
+      obj.error.catch(() => undefined);
+      await reader.cancel().catch(() => undefined);
+    }
   }
   const err = await obj.error;
   if (err) throw new Error(`reading output object ${out.object.name}: ${err.message}`, { cause: err });

@@ -1,16 +1,21 @@
 // Schedules in KV: `schedules` (Schedule JSON plus a write stamp) and `schedules_yaml` (the
-// operator's YAML byte for byte). Same ordering as the job catalog (job-store.ts): YAML first,
-// then the JSON with compare-and-swap on the revision the writer read, which is the commit point.
+// operator's YAML byte for byte). Same ordering as the job catalog (job-store.ts): the JSON with
+// compare-and-swap on the revision the writer read (the commit point, carrying the YAML's sha256),
+// then the YAML; YAML whose hash does not match its record is treated as missing.
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry, type KvWatchEntry } from '@nats-io/kv';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { Schedule } from '../wire/index.js';
 import { BUCKETS } from './names.js';
 import { ConflictError, NotFoundError, isRevisionMismatch } from './errors.js';
-import { WriteStamp, stampOf, type WriteMeta } from './job-store.js';
+import { WriteStamp, matchingYaml, sha256Text, stampOf, type WriteMeta } from './job-store.js';
 
 /** The value of a `schedules` key: the schedule with the stamp of the write that produced it. */
-export const StoredSchedule = Schedule.extend({ written: WriteStamp });
+export const StoredSchedule = Schedule.extend({
+  written: WriteStamp,
+  /** sha256 of the YAML written with this revision (absent in older records). */
+  yamlSha256: z.string().optional(),
+});
 export type StoredSchedule = z.infer<typeof StoredSchedule>;
 
 export type ScheduleRecord = {
@@ -28,9 +33,10 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Reads a `schedules` entry; throws (zod) when the value is not a schedule. */
-export function scheduleFromEntry(entry: KvEntry): Omit<ScheduleRecord, 'yaml'> {
-  const { written, ...schedule } = StoredSchedule.parse(JSON.parse(decoder.decode(entry.value)));
+export function scheduleFromEntry(entry: KvEntry): Omit<ScheduleRecord, 'yaml'> & { yamlSha256?: string } {
+  const { written, yamlSha256, ...schedule } = StoredSchedule.parse(JSON.parse(decoder.decode(entry.value)));
   return {
+    ...(yamlSha256 === undefined ? {} : { yamlSha256 }),
     id: entry.key,
     schedule,
     written,
@@ -55,9 +61,10 @@ export class ScheduleStore {
     const entry = await this.kv.get(id);
     if (!entry || entry.operation !== 'PUT') return null;
     const yaml = await this.yaml.get(id);
+    const { yamlSha256, ...record } = scheduleFromEntry(entry);
     return {
-      ...scheduleFromEntry(entry),
-      yaml: yaml?.operation === 'PUT' ? decoder.decode(yaml.value) : null,
+      ...record,
+      yaml: matchingYaml(yaml?.operation === 'PUT' ? decoder.decode(yaml.value) : null, yamlSha256),
     };
   }
 
@@ -105,13 +112,15 @@ export class ScheduleStore {
     expectedRevision: number | null,
     meta: WriteMeta,
   ): Promise<number> {
-    const value: StoredSchedule = { ...schedule, written: stampOf(meta) };
-    await this.yaml.put(schedule.id, encoder.encode(yaml));
+    const value: StoredSchedule = { ...schedule, written: stampOf(meta), yamlSha256: sha256Text(yaml) };
     const data = encoder.encode(JSON.stringify(value));
     try {
-      return expectedRevision === null
-        ? await this.kv.create(schedule.id, data)
-        : await this.kv.update(schedule.id, data, expectedRevision);
+      const revision =
+        expectedRevision === null
+          ? await this.kv.create(schedule.id, data)
+          : await this.kv.update(schedule.id, data, expectedRevision);
+      await this.yaml.put(schedule.id, encoder.encode(yaml));
+      return revision;
     } catch (err) {
       if (!isRevisionMismatch(err)) throw err;
       const now = await this.kv.get(schedule.id);
