@@ -46,7 +46,7 @@ import {
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { consumerName, ensureExecConsumer } from './exec-consumer.js';
-import { executeScript, type ExecuteOutcome } from './executor.js';
+import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
 import type { CapturedStream } from './output-capture.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
@@ -68,6 +68,17 @@ export type AgentOptions = {
   agentVersion?: string;
   /** Time running scripts get to finish on stop before they are killed. Default 30 s. */
   stopGraceMs?: number;
+  /**
+   * Runs one script. Default `executeScript` (a real child process tree). The fleet simulator
+   * (test/bench) passes an in-process executor; everything else the agent does stays the same.
+   */
+  execute?: (spec: ExecuteSpec) => Promise<ExecuteOutcome>;
+  /**
+   * A connection to use instead of opening one (`servers` and `credsFile` are then ignored). The
+   * agent does not own it: stop() leaves it open. Lets simulated agents share connections.
+   * Default: the agent connects itself and drains its connection on stop.
+   */
+  nc?: NatsConnection;
 };
 
 /** Runs `fn` when `signal` aborts, or now when it already has (a listener added late never fires). */
@@ -135,12 +146,14 @@ export class Agent {
     await this.#journal.init();
     await this.#outbox.init();
     await mkdir(join(resolve(this.#opts.dataDir), 'work'), { recursive: true });
-    const nc = await connectNats({
-      servers: this.#opts.servers,
-      name: `baton-agent:${this.pcId}`,
-      longRunning: true,
-      ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
-    });
+    const nc =
+      this.#opts.nc ??
+      (await connectNats({
+        servers: this.#opts.servers,
+        name: `baton-agent:${this.pcId}`,
+        longRunning: true,
+        ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
+      }));
     this.#nc = nc;
     this.#js = jetstream(nc);
     const kvm = new Kvm(nc);
@@ -395,7 +408,7 @@ export class Agent {
     const workDir = join(resolve(this.#opts.dataDir), 'work', request.requestId);
     let outcome: ExecuteOutcome;
     try {
-      outcome = await executeScript({
+      outcome = await (this.#opts.execute ?? executeScript)({
         shell: request.script.shell,
         body: request.script.kind === 'inline' ? request.script.body : '',
         workDir,
@@ -726,7 +739,7 @@ export class Agent {
         .catch(() => undefined);
       await this.#obs('agent_offline', { reason: 'stopped' }, `${this.pcId}-offline-${this.#startedAt}`);
       for (const s of this.#ctlSubs) s.unsubscribe();
-      await this.#nc.drain().catch(() => undefined);
+      if (!this.#opts.nc) await this.#nc.drain().catch(() => undefined);
     }
     this.#log.info({}, 'agent stopped');
   }

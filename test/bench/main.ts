@@ -1,23 +1,109 @@
-// `npm run bench [-- <name> [--n N]]`: runs the named benchmarks (default: all) and prints tables.
+// `npm run bench [-- --agents N] [--only a,b] [--smoke] [--write-docs]`: runs the benchmarks and
+// prints one table each (baton next to the raw ceiling measured in the same run). A full run (no
+// --only, no --smoke) also writes docs/benchmarks.md, .svg and .json; --write-docs forces it.
+//   --agents N        fan-out sizes (default 1000,10000; comma separated)
+//   --only <names>    fanout, projector, latency, large-output, scheduler, footprint
+//   --smoke           small and quick (CI: test/integration/bench-smoke.test.ts): 50 agents, ...
+//   --per-conn K      simulated agents per shared NATS connection (default 1000; 1 = one each)
+//   --output-bytes B, --duration-ms D   the simulated executor's output size and run time
+//   --runs, --mb, --schedules, --tick-seconds, --idle-seconds, --n (projector)
+import { fileURLToPath } from 'node:url';
+import { findNatsServer } from '../../src/shared/nats-binary.js';
+import { runFanOutBench } from './fleet.js';
+import { runFootprintBench } from './footprint.js';
+import { runLargeOutputBench } from './large-output.js';
+import { runLatencyBench } from './latency.js';
 import { formatProjectorBench, runProjectorBench } from './projector.js';
+import { runSchedulerBench } from './scheduler.js';
+import { environment, formatReport, rateFigure, writeDocs, type BenchReport } from './report.js';
 
-const BENCHES: Record<string, (args: Map<string, string>) => Promise<string>> = {
-  async projector(args) {
-    const n = Number(args.get('--n') ?? 20_000);
-    const rows = await runProjectorBench({ n, pcsPerExec: Number(args.get('--pcs') ?? 500) });
-    return formatProjectorBench(rows, n);
+type Flags = Map<string, string>;
+
+function parse(argv: string[]): Flags {
+  const flags: Flags = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) {
+      flags.set('--only', [flags.get('--only'), a].filter(Boolean).join(',')); // `bench projector`
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
+    else {
+      flags.set(a, next);
+      i++;
+    }
+  }
+  return flags;
+}
+
+const num = (f: Flags, name: string, full: number, smoke: number) =>
+  Number(f.get(name) ?? (f.has('--smoke') ? smoke : full));
+
+const BENCHES: Record<string, (f: Flags) => Promise<BenchReport>> = {
+  async fanout(f) {
+    const sizes = (f.get('--agents') ?? (f.has('--smoke') ? '50' : '1000,10000')).split(',').map(Number);
+    return runFanOutBench({
+      sizes,
+      sim: { outputBytes: num(f, '--output-bytes', 1024, 1024), durationMs: num(f, '--duration-ms', 10, 10) },
+      agentsPerConnection: num(f, '--per-conn', 1000, 1000),
+      startConcurrency: num(f, '--start-concurrency', 100, 50),
+    });
   },
+  async projector(f) {
+    const n = num(f, '--n', 20_000, 500);
+    const rows = await runProjectorBench({ n, pcsPerExec: num(f, '--pcs', 500, 50) });
+    process.stderr.write(`${formatProjectorBench(rows, n)}\n`);
+    const [consume, insert, proj] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+    const ceiling = Math.min(consume.perSec, insert.perSec);
+    return {
+      name: 'projector',
+      title: `Projector: a burst of ${n} results`,
+      notes: [
+        `raw consume+ack ${consume.perSec.toFixed(0)}/s, raw SQLite batched insert ${insert.perSec.toFixed(0)}/s; the ceiling is the slower of the two`,
+        'the projector runs in the bench process; results were published before it started',
+      ],
+      figures: [rateFigure('results projected per second', proj.perSec, ceiling, 'results/s', 0.5)],
+    };
+  },
+  latency: (f) => runLatencyBench({ runs: num(f, '--runs', 200, 20) }),
+  'large-output': (f) => runLargeOutputBench({ mb: num(f, '--mb', 100, 5) }),
+  scheduler: (f) =>
+    runSchedulerBench({
+      n: num(f, '--schedules', 10_000, 200),
+      tickSeconds: num(f, '--tick-seconds', 60, 2),
+    }),
+  footprint: (f) => runFootprintBench({ seconds: num(f, '--idle-seconds', 60, 2) }),
 };
 
-const argv = process.argv.slice(2);
-const names = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
-const flags = new Map<string, string>();
-for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) flags.set(argv[i]!, argv[i + 1] ?? '');
-const unknown = names.filter((n) => !(n in BENCHES));
+const flags = parse(process.argv.slice(2));
+const only = flags.get('--only')?.split(',').filter(Boolean) ?? Object.keys(BENCHES);
+const unknown = only.filter((n) => !(n in BENCHES));
 if (unknown.length > 0) {
   console.error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
   process.exit(2);
 }
-for (const name of names.length > 0 ? names : Object.keys(BENCHES)) {
-  console.log(await BENCHES[name]!(flags));
+console.log(
+  'simulated agents (fan-out) run the real Agent code with script execution replaced by an in-process executor',
+);
+const reports: BenchReport[] = [];
+let failed = false;
+for (const name of only) {
+  try {
+    const r = await BENCHES[name]!(flags);
+    reports.push(r);
+    console.log(formatReport(r));
+  } catch (err) {
+    failed = true;
+    console.error(`benchmark ${name} failed:`, err);
+  }
 }
+const full = !flags.has('--only') && !flags.has('--smoke');
+if ((full || flags.has('--write-docs')) && !failed) {
+  const nats = (await findNatsServer()).found?.path ?? null;
+  const docs = fileURLToPath(new URL('../../../docs', import.meta.url));
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  await writeDocs(docs, environment(nats, command), reports, '');
+  console.log(`wrote ${docs}/benchmarks.md, benchmarks.svg, benchmarks.json`);
+}
+process.exit(failed ? 1 : 0);

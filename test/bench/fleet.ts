@@ -1,0 +1,267 @@
+// The fleet simulator and the fan-out benchmark. N simulated agents run the REAL Agent code
+// (durable consumer, journal, outbox, result publishing, heartbeats, overflow to the object store)
+// in this process; only script execution is replaced by an in-process executor that "prints" a
+// configurable number of bytes after a configurable delay, through the real OutputCapture.
+// Fan-out: one run to all N agents, timed from `startExecution` until every result is a row in
+// SQLite (the projector runs as a real child process). Raw ceiling, same run, same server:
+// publish N result-sized messages to a stream, consume them with acks, insert N rows into SQLite
+// in batches of 500, pipelined.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Agent, type ExecuteOutcome, type ExecuteSpec } from '../../src/agent/index.js';
+import { OutputCapture } from '../../src/agent/output-capture.js';
+import { connectNats } from '../../src/shared/connect.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { Kvm } from '@nats-io/kv';
+import { BUCKETS, JobStore, startExecution } from '../../src/kv/index.js';
+import { putJob } from '../helpers/jobs.js';
+import {
+  MiB,
+  consumerCount,
+  settleHeap,
+  startBenchServer,
+  startProjectorProcess,
+  type BenchServer,
+} from './platform.js';
+import { absoluteFigure, timeFigure, rateFigure, type BenchReport, type Figure } from './report.js';
+
+export type SimOptions = {
+  /** Bytes of stdout each simulated run produces. */
+  outputBytes: number;
+  /** How long each simulated run takes. */
+  durationMs: number;
+};
+
+/** The in-process executor: no child process, everything after it is the real agent. */
+export function simulatedExecutor(sim: SimOptions): (spec: ExecuteSpec) => Promise<ExecuteOutcome> {
+  const line = Buffer.from('Filesystem 1K-blocks Used Available Use% Mounted on /dev/sda1 /\n');
+  return async (spec) => {
+    const startedAt = new Date();
+    if (sim.outputBytes > 256 * 1024) await mkdir(spec.workDir, { recursive: true });
+    const stdout = new OutputCapture(spec.maxOutputBytes, join(spec.workDir, 'stdout.spill'));
+    const stderr = new OutputCapture(spec.maxOutputBytes, join(spec.workDir, 'stderr.spill'));
+    if (sim.durationMs > 0) await delay(sim.durationMs);
+    for (let left = sim.outputBytes; left > 0; left -= line.length) {
+      stdout.write(left >= line.length ? line : line.subarray(0, left));
+    }
+    const finishedAt = new Date();
+    return {
+      status: 'ok',
+      exitCode: 0,
+      stdout: stdout.finish(),
+      stderr: stderr.finish(),
+      startedAt,
+      finishedAt,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    };
+  };
+}
+
+export type FleetOptions = {
+  n: number;
+  sim: SimOptions;
+  /** Agents per shared NATS connection; 1 = each agent its own connection (as a real endpoint). */
+  agentsPerConnection: number;
+  /** Agents started at the same time. */
+  startConcurrency: number;
+};
+
+export type Fleet = {
+  agents: Agent[];
+  conns: NatsConnection[];
+  startMs: number;
+  heapPerAgentBytes: number;
+  rssPerAgentBytes: number;
+  stop(): Promise<void>;
+};
+
+export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fleet> {
+  await settleHeap();
+  const before = process.memoryUsage();
+  const conns: NatsConnection[] = [];
+  const execute = simulatedExecutor(opts.sim);
+  const agents: Agent[] = [];
+  const t0 = performance.now();
+  let progressAt = Date.now();
+  for (let i = 0; i < opts.n; i += opts.startConcurrency) {
+    const batch: Agent[] = [];
+    for (let j = i; j < Math.min(opts.n, i + opts.startConcurrency); j++) {
+      const pcId = `sim-${String(j).padStart(5, '0')}`;
+      let nc: NatsConnection | undefined;
+      if (opts.agentsPerConnection > 1) {
+        const k = Math.floor(j / opts.agentsPerConnection);
+        conns[k] ??= await connectNats({
+          servers: b.server.url,
+          name: `bench-fleet-${k}`,
+          longRunning: true,
+        });
+        nc = conns[k];
+      }
+      batch.push(
+        new Agent({
+          pcId,
+          servers: b.server.url,
+          dataDir: join(b.dir, 'agents', pcId),
+          logger: silentLogger,
+          stopGraceMs: 1_000,
+          execute,
+          ...(nc ? { nc } : {}),
+        }),
+      );
+    }
+    await Promise.all(batch.map((a) => a.start()));
+    agents.push(...batch);
+    if (Date.now() - progressAt > 5_000) {
+      progressAt = Date.now();
+      process.stderr.write(
+        `  ${agents.length}/${opts.n} agents started (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+      );
+    }
+  }
+  const startMs = performance.now() - t0;
+  await settleHeap();
+  const after = process.memoryUsage();
+  return {
+    agents,
+    conns,
+    startMs,
+    heapPerAgentBytes: (after.heapUsed - before.heapUsed) / opts.n,
+    rssPerAgentBytes: (after.rss - before.rss) / opts.n,
+    async stop() {
+      for (let i = 0; i < agents.length; i += 500)
+        await Promise.all(agents.slice(i, i + 500).map((a) => a.stop()));
+      await Promise.all(conns.map((c) => c.drain().catch(() => undefined)));
+    },
+  };
+}
+
+/** Raw pipeline: publish N messages of `size` bytes, consume + ack, batch-insert N rows. Returns ms. */
+export async function rawFanOut(
+  nc: NatsConnection,
+  dir: string,
+  n: number,
+  size: number,
+  tag: string,
+): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const stream = `BENCH_RAW_${tag}`;
+  await jsm.streams.add({ name: stream, subjects: [`benchraw.${tag}.>`], max_bytes: 512 * MiB });
+  await jsm.consumers.add(stream, {
+    durable_name: 'raw',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: 20_000,
+  });
+  const db = new Database(join(dir, `raw-${tag}.db`));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE r (id TEXT PRIMARY KEY, pc_id TEXT, status TEXT, body TEXT, stream_seq INTEGER)`);
+  const insert = db.prepare('INSERT INTO r VALUES (?, ?, ?, ?, ?)');
+  const js = jetstream(nc);
+  const payload = 'x'.repeat(size);
+  const consumer = await js.consumers.get(stream, 'raw');
+  const t0 = performance.now();
+  const publishing = (async () => {
+    for (let i = 0; i < n; i += 1000) {
+      await Promise.all(
+        Array.from({ length: Math.min(1000, n - i) }, (_, k) =>
+          js.publish(`benchraw.${tag}.pc-${i + k}`, payload, { msgID: `${tag}-${i + k}` }),
+        ),
+      );
+    }
+  })();
+  const messages = await consumer.consume({ max_messages: 1000 });
+  let seen = 0;
+  let pending: { m: { ack(): void }; row: unknown[] }[] = [];
+  const commit = db.transaction((rows: unknown[][]) => {
+    for (const r of rows) insert.run(...r);
+  });
+  const flush = () => {
+    commit.immediate(pending.map((p) => p.row));
+    for (const p of pending) p.m.ack();
+    pending = [];
+  };
+  for await (const m of messages) {
+    seen++;
+    pending.push({ m, row: [m.subject, m.subject.split('.')[2], 'ok', m.string(), m.seq] });
+    if (pending.length >= 500 || m.info.pending === 0 || seen >= n) flush();
+    if (seen >= n) break;
+  }
+  await publishing;
+  const ms = performance.now() - t0;
+  await messages.close();
+  db.close();
+  await jsm.streams.delete(stream);
+  return ms;
+}
+
+/** Size of one ExecResult as the simulator produces it (to size the raw messages alike). */
+const RESULT_OVERHEAD_BYTES = 700;
+
+export type FanOutOptions = {
+  sizes: number[];
+  sim: SimOptions;
+  agentsPerConnection: number;
+  startConcurrency: number;
+};
+
+export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> {
+  const figures: Figure[] = [];
+  const notes: string[] = [
+    `simulated agents run the real Agent code in one process; only script execution is replaced by an in-process executor (${opts.sim.outputBytes} bytes of stdout after ${opts.sim.durationMs} ms)`,
+    `agents per NATS connection: ${opts.agentsPerConnection === 1 ? '1 (each agent its own connection)' : opts.agentsPerConnection}`,
+    'fan-out: from `startExecution` (target all) until every result is a row in SQLite, projector as a child process',
+    'raw: publish N result-sized messages to a stream, consume + ack, insert N rows into SQLite in batches of 500 (WAL, synchronous=FULL), pipelined',
+  ];
+  for (const n of opts.sizes) {
+    process.stderr.write(`fan-out: starting ${n} simulated agents...\n`);
+    const b = await startBenchServer(1 / 8);
+    const proj = await startProjectorProcess(b.server.url, b.dir);
+    let fleet: Fleet | null = null;
+    try {
+      await putJob(b.nc, 'fanout', 'df -P /');
+      fleet = await startFleet(b, { n, ...opts });
+      // agents_state is written by each agent's first heartbeat; `all` resolves from it.
+      const states = await new Kvm(b.nc).open(BUCKETS.agentsState);
+      for (let i = 0; i < 600 && (await states.status()).values < n; i++) await delay(100);
+      const consumers = await consumerCount(b.nc);
+      const job = await (await JobStore.open(b.nc)).require('fanout');
+      process.stderr.write(`fan-out: ${n} agents up in ${(fleet.startMs / 1000).toFixed(1)} s; running...\n`);
+      const t0 = performance.now();
+      const started = await startExecution(b.nc, {
+        job,
+        targets: [{ kind: 'all' }],
+        trigger: { kind: 'adhoc', actor: 'bench' },
+        actor: { kind: 'user', name: 'bench' },
+        source: { via: 'cli' },
+      });
+      if (started.expectedPcs.length !== n)
+        throw new Error(`expected ${n} pcs, resolved ${started.expectedPcs.length}`);
+      const done = await proj.waitResults(started.execId, n, 600_000);
+      const batonMs = done - t0;
+      process.stderr.write(
+        `fan-out: ${n} results in SQLite after ${batonMs.toFixed(0)} ms; raw ceiling...\n`,
+      );
+      const rawMs = await rawFanOut(b.nc, b.dir, n, RESULT_OVERHEAD_BYTES + opts.sim.outputBytes, `n${n}`);
+      figures.push(
+        timeFigure(`fan-out to ${n}: run -> all in SQLite`, batonMs, rawMs, 'ms', n <= 1_000 ? 2 : 3),
+        rateFigure(`fan-out to ${n}: results/s`, (n / batonMs) * 1000, (n / rawMs) * 1000, 'results/s', null),
+        absoluteFigure(`fleet of ${n}: start`, fleet.startMs / 1000, 's'),
+        absoluteFigure(`fleet of ${n}: heap per agent`, fleet.heapPerAgentBytes / 1024, 'KiB'),
+        absoluteFigure(`fleet of ${n}: RSS per agent`, fleet.rssPerAgentBytes / 1024, 'KiB'),
+        absoluteFigure(`fleet of ${n}: broker consumers`, consumers.total, 'consumers'),
+        absoluteFigure(`fleet of ${n}: EXEC consumers`, consumers.byStream['EXEC'] ?? 0, 'consumers'),
+      );
+    } finally {
+      await fleet?.stop();
+      await proj.stop();
+      await b.server.stop();
+      await rm(b.dir, { recursive: true, force: true });
+    }
+  }
+  return { name: 'fan-out', title: 'Fan-out: one run to every agent', notes, figures };
+}
