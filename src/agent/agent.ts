@@ -9,7 +9,13 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type Consumer,
+  type JetStreamClient,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import {
@@ -79,6 +85,11 @@ export type AgentOptions = {
    * Default: the agent connects itself and drains its connection on stop.
    */
   nc?: NatsConnection;
+  /**
+   * How long one idle pull waits for a request before it is renewed. Default 30 s. A request is
+   * delivered as soon as it is stored whatever this is; shorter only costs broker work per agent.
+   */
+  idlePullMs?: number;
 };
 
 /** Runs `fn` when `signal` aborts, or now when it already has (a listener added late never fires). */
@@ -116,6 +127,7 @@ export class Agent {
   #flushWake: (() => void) | null = null;
   #heartbeatWake = new AbortController();
   #pullTask: Promise<void> | null = null;
+  #consumer: Consumer | null = null;
   #started: Promise<void> | null = null;
   #stopped: Promise<void> | null = null;
 
@@ -170,8 +182,7 @@ export class Agent {
     await this.#recover();
     this.#pullTask = this.#spawn('pull', this.#pullLoop());
     void this.#spawn('flush', this.#flushLoop());
-    void this.#spawn('watch-groups', this.#watchGroups());
-    void this.#spawn('watch-config', this.#watchConfig());
+    void this.#spawn('follow-changes', this.#followChanges());
     await this.#obs(
       'agent_online',
       { agentVersion: this.#version(), groups: this.#groups },
@@ -208,33 +219,86 @@ export class Agent {
     this.#slots.setLimit(this.#config.concurrency);
   }
 
-  async #watchConfig(): Promise<void> {
-    const kv = this.#configStore.kv;
-    const w = await kv.watch({ key: '>' });
-    onAbort(this.#stopping.signal, () => w.stop());
-    for await (const _e of w) {
-      const before = JSON.stringify(this.#config);
-      await this.#applyConfig();
-      if (JSON.stringify(this.#config) !== before) {
-        this.#log.info({ config: this.#config }, 'agent config changed');
-        this.#heartbeatWake.abort(); // a new heartbeat interval applies now, not after the old one
+  /**
+   * Follows the agent's `agent_groups` key and the `agent_config` bucket. Not with KV watchers:
+   * each watcher is an ephemeral consumer on the broker, two per agent, which is 20,000 consumers
+   * for 10,000 endpoints (docs/benchmarks.md). Instead core subscriptions on the buckets' subjects
+   * (`$KV.<bucket>.<key>`: every put and delete is published there) say "something changed", and
+   * the agent re-reads what it needs. A core subscription misses what changed while the
+   * connection was down, so the agent also re-reads after every reconnect, and once right after
+   * subscribing (a change between the first read in start() and the subscription is not lost).
+   * Bursts are coalesced: one re-read per burst.
+   */
+  async #followChanges(): Promise<void> {
+    const nc = this.#nc!;
+    const signal = this.#stopping.signal;
+    let dirty = { groups: true, config: true };
+    let wake = null as (() => void) | null;
+    const mark = (which: 'groups' | 'config') => () => {
+      dirty[which] = true;
+      wake?.();
+    };
+    const subs = [
+      nc.subscribe(`$KV.${BUCKETS.agentGroups}.${this.pcId}`, { callback: mark('groups') }),
+      nc.subscribe(`$KV.${BUCKETS.agentConfig}.>`, { callback: mark('config') }),
+    ];
+    const status = nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+    void this.#spawn(
+      'reconnects',
+      (async () => {
+        for await (const s of status) {
+          if (s.type !== 'reconnect') continue;
+          dirty = { groups: true, config: true };
+          wake?.();
+        }
+      })(),
+    );
+    onAbort(signal, () => {
+      status.stop?.();
+      wake?.();
+    });
+    try {
+      while (!signal.aborted) {
+        if (!dirty.groups && !dirty.config) {
+          await new Promise<void>((resolveWait) => (wake = resolveWait));
+          wake = null;
+          continue;
+        }
+        const changed = dirty;
+        dirty = { groups: false, config: false };
+        try {
+          if (changed.groups) await this.#refreshGroups();
+          if (changed.config) await this.#refreshConfig();
+        } catch (err) {
+          if (signal.aborted) return;
+          this.#log.warn({ err }, 'reading groups or config failed; retrying');
+          dirty = { groups: dirty.groups || changed.groups, config: dirty.config || changed.config };
+          await delay(1_000, undefined, { signal }).catch(() => undefined);
+        }
       }
+    } finally {
+      for (const s of subs) s.unsubscribe();
     }
   }
 
-  async #watchGroups(): Promise<void> {
-    const kv = await new Kvm(this.#nc!).open(BUCKETS.agentGroups);
-    const w = await kv.watch({ key: this.pcId });
-    onAbort(this.#stopping.signal, () => w.stop());
-    for await (const _e of w) {
-      const groups = (await this.#directory.groupsOf(this.pcId)).groups;
-      if (JSON.stringify(groups) === JSON.stringify(this.#groups)) continue;
-      this.#groups = groups;
-      await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, groups);
-      this.#subscribeControl();
-      await this.#applyConfig();
-      this.#log.info({ groups }, 'agent groups changed');
+  async #refreshConfig(): Promise<void> {
+    const before = JSON.stringify(this.#config);
+    await this.#applyConfig();
+    if (JSON.stringify(this.#config) !== before) {
+      this.#log.info({ config: this.#config }, 'agent config changed');
+      this.#heartbeatWake.abort(); // a new heartbeat interval applies now, not after the old one
     }
+  }
+
+  async #refreshGroups(): Promise<void> {
+    const groups = (await this.#directory.groupsOf(this.pcId)).groups;
+    if (JSON.stringify(groups) === JSON.stringify(this.#groups)) return;
+    this.#groups = groups;
+    await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, groups);
+    this.#consumer = null; // its filters changed: fetch it again
+    this.#subscribeControl();
+    await this.#refreshConfig();
+    this.#log.info({ groups }, 'agent groups changed');
   }
 
   // ---- control: kill ------------------------------------------------------------------------
@@ -293,10 +357,12 @@ export class Agent {
       }
       let msg: JsMsg | null = null;
       try {
-        const consumer = await this.#js.consumers.get(STREAMS.exec, consumerName(this.pcId));
-        msg = await consumer.next({ expires: 5_000 });
+        // Looked up once (a lookup is a consumer-info request), again after an error.
+        this.#consumer ??= await this.#js.consumers.get(STREAMS.exec, consumerName(this.pcId));
+        msg = await this.#consumer.next({ expires: this.#opts.idlePullMs ?? 30_000 });
       } catch (err) {
         this.#slots.release();
+        this.#consumer = null;
         if (signal.aborted) return;
         this.#log.warn({ err }, 'pulling requests failed; retrying');
         await delay(1_000, undefined, { signal }).catch(() => undefined);
