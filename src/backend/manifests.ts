@@ -17,6 +17,8 @@ export const EditBody = z.strictObject({
   yaml: z.string().min(1),
   /** The revision the edit is based on; null to create. Required when the object exists. */
   baseRevision: z.int().positive().nullable().optional(),
+  /** Save even when the new params break a schedule's values (reported in `warnings`). Default false. */
+  force: z.boolean().optional(),
 });
 export type EditBody = z.infer<typeof EditBody>;
 

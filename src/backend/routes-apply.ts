@@ -6,12 +6,9 @@ import { z } from 'zod';
 import { ManifestError } from '../wire/index.js';
 import {
   JobStore,
-  ScheduleStore,
   checkScheduleJobs,
-  executeApply,
-  executeScheduleApply,
-  planApply,
-  planScheduleApply,
+  executeCatalogApply,
+  planCatalogApply,
   type PlanItem,
   type SchedulePlanItem,
 } from '../kv/index.js';
@@ -49,7 +46,7 @@ async function checkJobs(store: JobStore, parsed: ReturnType<typeof parseAll>) {
     await checkScheduleJobs(
       store,
       parsed.schedules,
-      parsed.jobs.map((j) => j.manifest.id),
+      parsed.jobs.map((j) => j.manifest),
     );
   } catch (err) {
     if (err instanceof ManifestError) throw invalidManifest(err);
@@ -82,20 +79,23 @@ export const applyRoutes: Route<BackendDeps>[] = [
       const parsed = parseAll(body.yaml, body.file);
       if (parsed.jobs.length === 0 && parsed.schedules.length === 0)
         throw badRequest(`${body.file}: no job or schedule documents found`, { issues: [{ file: body.file, line: 1, path: '', message: 'no job or schedule documents found' }] });
-      const store = await JobStore.open(deps.nc);
-      const scheduleStore = await ScheduleStore.open(deps.nc);
-      await checkJobs(store, parsed);
-      const plan = await planApply(store, parsed.jobs, { force: body.force });
-      const schedulePlan = await planScheduleApply(scheduleStore, parsed.schedules, { force: body.force });
-      const planned = [...plan.map(jobRow), ...schedulePlan.map(scheduleRow)];
+      let plan;
+      try {
+        // The same plan as `baton apply` (src/kv/catalog-writes.ts): schedules checked against the
+        // jobs as they will be, jobs that newly break a schedule refused unless force.
+        plan = await planCatalogApply(deps.nc, { jobs: parsed.jobs, schedules: parsed.schedules }, { force: body.force });
+      } catch (err) {
+        if (err instanceof ManifestError) throw invalidManifest(err);
+        throw err;
+      }
+      const planned = [...plan.jobs.map(jobRow), ...plan.schedules.map(scheduleRow)];
       const refused = planned.filter((r) => r.action === 'refused');
       if (refused.length > 0)
         throw new HttpError(409, 'conflict', refused.map((r) => r.reason).join('; '), { dryRun: body.dryRun, applied: false, objects: planned });
       if (body.dryRun) return { dryRun: true, applied: false, objects: planned };
       const meta = { actor: { kind: 'user' as const, name: caller.user }, source: { via: 'apply' as const } };
-      const results = await executeApply(deps.nc, store, plan, meta);
-      const scheduleResults = await executeScheduleApply(deps.nc, scheduleStore, schedulePlan, meta);
-      return { dryRun: false, applied: true, objects: [...results.map(jobRow), ...scheduleResults.map(scheduleRow)] };
+      const results = await executeCatalogApply(deps.nc, plan, meta);
+      return { dryRun: false, applied: true, objects: [...results.jobs.map(jobRow), ...results.schedules.map(scheduleRow)] };
     },
   }),
 ]; // prettier-ignore

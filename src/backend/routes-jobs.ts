@@ -1,7 +1,7 @@
 // The job catalog: list, read, edit (compare-and-swap, a human edit), delete, revoke, history.
 import { z } from 'zod';
 import { JobId } from '../wire/index.js';
-import { JobStore, publishAudit, type JobRecord } from '../kv/index.js';
+import { JobStore, editJob, publishAudit, type JobRecord } from '../kv/index.js';
 import { api, apiMeta, type BackendDeps } from './deps.js';
 import { HttpError, Reply, queryInt, type Route } from './http.js';
 import { EditBody, parseOne } from './manifests.js';
@@ -96,15 +96,10 @@ export const jobRoutes: Route<BackendDeps>[] = [
       // edit must not reach it (only a true race does, and the winner's YAML follows).
       const now = current?.revision ?? tomb?.revision ?? null;
       if (base !== now) throw staleEdit('job', id, base, now, current?.written);
-      const meta = apiMeta(caller);
-      const revision = await store.put(job.manifest, job.yaml, base, meta);
-      const action = current ? 'job.update' : 'job.create';
-      const receipt = await publishAudit(deps.nc, {
-        ...meta, action, target: { kind: 'job', id }, revisionBefore: base, revisionAfter: revision,
-        summary: `${current ? 'edited' : 'created'} job ${id} (version ${job.manifest.version})`,
-        details: { version: job.manifest.version },
-      });
-      return new Reply(current ? 200 : 201, { id, changed: true, revisionBefore: base, revision, receiptId: receipt.id });
+      // The same edit as `baton jobs edit` (src/kv/catalog-writes.ts): refused with 409 when the
+      // new params newly break a schedule, unless `force`; breakages are reported.
+      const edit = await editJob(deps.nc, { job, current, baseRevision: base, force: body.force, meta: apiMeta(caller) });
+      return new Reply(current ? 200 : 201, { id, changed: true, revisionBefore: base, revision: edit.revision, receiptId: edit.receipt.id, warnings: edit.broken });
     },
   }),
   api({

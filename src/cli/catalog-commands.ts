@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
-  brokenSchedules,
   describeAllowed,
   formatBrokenSchedule,
   manifestJsonSchema,
@@ -19,16 +18,11 @@ import {
   type ParamDecl,
 } from '../wire/index.js';
 import {
-  ConflictError,
   JobStore,
-  ScheduleStore,
-  checkScheduleJobs,
-  executeApply,
-  executeScheduleApply,
-  planApply,
-  planScheduleApply,
+  editJob,
+  executeCatalogApply,
+  planCatalogApply,
   publishAudit,
-  schedulesAfterApply,
   type ApplyInput,
   type JobRecord,
   type PlanItem,
@@ -125,19 +119,12 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
   const scheduleInputs: ScheduleApplyInput[] = [];
   for (const s of schedules) scheduleInputs.push({ ...s, ...(await fileOrigin(s.file)) });
   return withNats(cmd, async (nc) => {
-    const store = await JobStore.open(nc);
-    const scheduleStore = await ScheduleStore.open(nc);
-    // A schedule may name a job applied in the same call; its params are checked against that.
-    await checkScheduleJobs(
-      store,
-      scheduleInputs,
-      inputs.map((j) => j.manifest),
+    const catalogPlan = await planCatalogApply(
+      nc,
+      { jobs: inputs, schedules: scheduleInputs },
+      { force: flags.force },
     );
-    // A job whose new params break a schedule is refused (or, with --force, reported).
-    const after = await schedulesAfterApply(scheduleStore, scheduleInputs);
-    const plan = await planApply(store, inputs, { force: flags.force }, after);
-    const schedulePlan = await planScheduleApply(scheduleStore, scheduleInputs, { force: flags.force });
-    const refused = [...plan, ...schedulePlan].filter((p) => p.action === 'refused');
+    const { jobs: plan, schedules: schedulePlan, refused } = catalogPlan;
     const print = (rows: PlanRow[], title: string) => {
       // Warnings go to stderr in both modes: a forced breakage must not pass unnoticed.
       for (const r of rows)
@@ -177,10 +164,8 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
       return;
     }
     const meta = { actor: cliActor(), source: { via: 'apply' as const } };
-    // Jobs first, so a schedule never names a job that is not written yet.
-    const results = await executeApply(nc, store, plan, meta);
-    const scheduleResults = await executeScheduleApply(nc, scheduleStore, schedulePlan, meta);
-    print([...results.map(planRow), ...scheduleResults.map(scheduleRow)], 'applied');
+    const results = await executeCatalogApply(nc, catalogPlan, meta);
+    print([...results.jobs.map(planRow), ...results.schedules.map(scheduleRow)], 'applied');
   });
 }
 
@@ -231,27 +216,12 @@ async function edit(cmd: Command, id: string, flags: { file?: string; force?: bo
       return;
     }
     // As in apply: refuse what newly breaks a schedule; report what was already broken.
-    const schedules = (await (await ScheduleStore.open(nc)).list()).map((r) => r.schedule);
-    const before = new Set(brokenSchedules(current.manifest, schedules).map((b) => b.scheduleId));
-    const brokenNow = brokenSchedules(job.manifest, schedules);
-    const newly = brokenNow.filter((b) => !before.has(b.scheduleId)).map(formatBrokenSchedule);
-    if (newly.length > 0 && !flags.force) {
-      throw new ConflictError(
-        `job '${id}': the new params break ${newly.join('; ')}; nothing was changed. ` +
-          'Fix the schedule first, or pass --force to save anyway',
-      );
-    }
-    const broken = brokenNow.map(formatBrokenSchedule);
-    const meta = { actor: cliActor(), source: { via: 'cli' as const } };
-    const revision = await store.put(job.manifest, job.yaml, current.revision, meta);
-    const receipt = await publishAudit(nc, {
-      ...meta,
-      action: 'job.update',
-      target: { kind: 'job', id },
-      revisionBefore: current.revision,
-      revisionAfter: revision,
-      summary: `edited job ${id} (version ${job.manifest.version})${broken.length ? `; breaks ${broken.length} schedule(s)` : ''}`,
-      details: { version: job.manifest.version, ...(broken.length ? { brokenSchedules: broken } : {}) },
+    const { revision, receipt, broken } = await editJob(nc, {
+      job,
+      current,
+      baseRevision: current.revision,
+      force: flags.force,
+      meta: { actor: cliActor(), source: { via: 'cli' } },
     });
     for (const w of broken) process.stderr.write(`baton: warning: job '${id}' refuses the params of ${w}\n`);
     if (globals(cmd).json)

@@ -52,3 +52,5 @@ export {
   verifyPassword,
 } from './auth-store.js';
 export type { Principal, TokenRecord, UserRecord } from './auth-store.js';
+export { editJob, executeCatalogApply, planCatalogApply } from './catalog-writes.js';
+export type { CatalogPlan, JobEdit } from './catalog-writes.js';
