@@ -169,7 +169,11 @@ const STATUS_EXIT: Record<string, number> = {
   error: EXIT.failed,
 };
 
-async function exec(cmd: Command, script: string[], flags: { pc: string; shell: string; timeout: string }) {
+async function exec(
+  cmd: Command,
+  script: string[],
+  flags: { pc: string; shell: string; timeout: string; deadline: string },
+) {
   if (!PcId.safeParse(flags.pc).success)
     throw new CliError(`--pc: '${flags.pc}' is not a valid pc id`, EXIT.usage);
   if (!['sh', 'bash', 'pwsh', 'powershell', 'cmd'].includes(flags.shell)) {
@@ -185,6 +189,7 @@ async function exec(cmd: Command, script: string[], flags: { pc: string; shell: 
       EXIT.usage,
     );
   const timeoutMs = durationFlag('--timeout', flags.timeout);
+  const deadlineMs = durationFlag('--deadline', flags.deadline);
   return withNats(cmd, async (nc) => {
     const execId = newId();
     const requestId = `${execId}-0`;
@@ -212,7 +217,7 @@ async function exec(cmd: Command, script: string[], flags: { pc: string; shell: 
       actor,
       source: { via: 'cli' },
       execId,
-      deadlineMs: 60_000,
+      deadlineMs,
     });
     const { results } = await waitForExecution(nc, started, {
       timeoutMs: timeoutMs + 90_000,
@@ -294,8 +299,9 @@ export function registerRunCommands(program: Command): void {
     .requiredOption('--pc <id>', 'the endpoint')
     .option('--shell <shell>', 'sh | bash | pwsh | powershell | cmd', 'sh')
     .option('--timeout <duration>', 'kill the script after this long', '5m')
+    .option('--deadline <duration>', 'give up when the agent has not started it within this long', '1m')
     .argument('<script...>', 'the script (after --)')
-    .action(action(async function (this: Command, script: string[], flags: { pc: string; shell: string; timeout: string }) {
+    .action(action(async function (this: Command, script: string[], flags: { pc: string; shell: string; timeout: string; deadline: string }) {
       return exec(this, script, flags);
     })); // prettier-ignore
 
