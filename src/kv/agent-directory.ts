@@ -23,17 +23,29 @@ export class AgentDirectory {
     return new AgentDirectory(await kvm.open(BUCKETS.agentsState), await kvm.open(BUCKETS.agentGroups));
   }
 
-  /** Every agent that ever reported state; unreadable entries are skipped (and counted). */
+  /**
+   * Every agent that ever reported state; unreadable entries are skipped (and counted). Read with
+   * one watch (the latest value of every key, streamed), not keys() + a get per key: resolving
+   * `all` for 1,000 agents took about 0.5 s of round trips that way (docs/benchmarks.md).
+   */
   async list(): Promise<{ agents: AgentState[]; invalid: string[] }> {
     const agents: AgentState[] = [];
     const invalid: string[] = [];
-    for await (const key of await this.states.keys()) {
-      const e = await this.states.get(key);
-      if (!e || e.operation !== 'PUT') continue;
+    if ((await this.states.status()).values > 0) {
+      const w = await this.states.watch();
       try {
-        agents.push(parseAgentState(e.value));
-      } catch {
-        invalid.push(key);
+        for await (const e of w) {
+          if (e.operation === 'PUT') {
+            try {
+              agents.push(parseAgentState(e.value));
+            } catch {
+              invalid.push(e.key);
+            }
+          }
+          if (e.delta === 0) break; // the last of the values that existed when the watch began
+        }
+      } finally {
+        w.stop();
       }
     }
     return { agents: agents.sort((a, b) => a.pcId.localeCompare(b.pcId)), invalid };

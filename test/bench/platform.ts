@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -18,7 +19,11 @@ export type BenchServer = { server: TestServer; nc: NatsConnection; dir: string 
 
 /** A fresh server with the whole topology, byte limits scaled by `limitScale`. */
 export async function startBenchServer(limitScale: number): Promise<BenchServer> {
-  const server = await startTestServer();
+  // The repository's server config, as `baton up` uses it (max_payload, consumer limits).
+  const server = await startTestServer([
+    '-c',
+    fileURLToPath(new URL('../../../nats-server.conf', import.meta.url)),
+  ]);
   const nc = await server.connect('bench');
   await ensureTopology(nc, { replicas: 1, limits: scaleLimits(DEFAULT_LIMITS, limitScale) });
   const dir = await mkdtemp(join(tmpdir(), 'baton-bench-'));
