@@ -14,8 +14,8 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BrowserContext, Page } from 'playwright-core';
 import { composeBackend, type ComposedBackend } from '../../src/cli/backend-command.js';
-import { AuthStore } from '../../src/kv/index.js';
-import { WIRE_VERSION, encodeObsEvent, newId, obsSubject } from '../../src/wire/index.js';
+import { AuthStore, JobStore } from '../../src/kv/index.js';
+import { WIRE_VERSION, encodeObsEvent, newId, obsSubject, parseManifestFile } from '../../src/wire/index.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { launchChromium, screenshotDir, type TestBrowser } from '../helpers/browser.js';
@@ -166,6 +166,49 @@ describe('web UI in Chromium', { timeout: 180_000 }, () => {
     await heading('Activity');
     await page.waitForSelector('table[aria-label=executions] tr:has-text("greet")');
     await shot('activity');
+  });
+
+  test('run form: a job with parameters gets a typed field per declaration; the values reach the script', async () => {
+    const yaml = [
+      'kind: job',
+      'id: rotate',
+      'version: "1"',
+      'params:',
+      '  service: { type: enum, values: [nginx, postgres], required: true, description: which logs }',
+      '  keep_days: { type: integer, min: 1, max: 90, default: 14 }',
+      '  dry_run: { type: boolean, default: false }',
+      'execute:',
+      '  shell: sh',
+      '  script: echo "svc=$BATON_PARAM_SERVICE keep=$BATON_PARAM_KEEP_DAYS dry=$BATON_PARAM_DRY_RUN"',
+      '  timeout: 30s',
+      '',
+    ].join('\n');
+    const job = parseManifestFile(yaml, 'rotate.yaml').jobs[0]!;
+    await (
+      await JobStore.open(nc)
+    ).put(job.manifest, job.yaml, null, {
+      actor: { kind: 'user', name: 'ada' },
+      source: { via: 'apply' },
+    });
+    await go('/jobs/rotate');
+    await page.waitForSelector('select[name=param-service]');
+    assert.deepEqual(await page.locator('select[name=param-service] option').allInnerTexts(), [
+      '—',
+      'nginx',
+      'postgres',
+    ]);
+    const days = page.locator('input[name=param-keep_days]');
+    assert.equal(await days.getAttribute('type'), 'number');
+    assert.equal(await days.getAttribute('max'), '90');
+    await page.selectOption('select[name=param-service]', 'postgres');
+    await days.fill('30');
+    await page.check('input[name=param-dry_run]');
+    await page.check('input[name=target][value=pc]', { force: true });
+    await page.fill('input[name=target-value]', PC);
+    await page.click('button:has-text("Run now")');
+    await page.waitForURL(/#\/runs\/[^/]+$/);
+    await page.waitForSelector('[data-testid=exec-status][data-status=ok]', { timeout: 30_000 });
+    await page.waitForSelector('.group pre.preview:has-text("svc=postgres keep=30 dry=true")');
   });
 
   test('agent page: presence, config with its sources, and the timeline with the run', async () => {

@@ -13,7 +13,7 @@ import { actorName, itemsOf, type AuditEvent, type CatalogDetail } from '../type
 import { useCan } from '../user.js';
 import { Badge, Card, Empty, ErrorBox, KeyValues, Loading, PageHeader } from '../components/ui.js';
 import { YamlEditor } from '../components/yaml-editor.js';
-import { RunForm } from '../components/run-form.js';
+import { RunForm, type ParamDecl } from '../components/run-form.js';
 
 type Kind = 'jobs' | 'schedules';
 const singular = (k: Kind) => (k === 'jobs' ? 'job' : 'schedule');
@@ -280,7 +280,11 @@ export function CatalogPage({ kind, id }: { kind: Kind; id: string | null }) {
           <div>
             {kind === 'jobs' && canEdit && (
               <Card title="Run">
-                <RunForm jobId={id} revoked={status === 'REVOKED'} />
+                <RunForm
+                  jobId={id}
+                  revoked={status === 'REVOKED'}
+                  params={d?.manifest?.['params'] as Record<string, ParamDecl> | undefined}
+                />
               </Card>
             )}
             {kind === 'jobs' && d && (
