@@ -21,6 +21,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { launchChromium, screenshotDir, type TestBrowser } from '../helpers/browser.js';
 import { startAgent } from '../helpers/fleet.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PC = 'browser-pc';
 const PASSWORD = 'correct horse battery staple';
@@ -209,6 +210,51 @@ describe('web UI in Chromium', { timeout: 180_000 }, () => {
     await page.waitForURL(/#\/runs\/[^/]+$/);
     await page.waitForSelector('[data-testid=exec-status][data-status=ok]', { timeout: 30_000 });
     await page.waitForSelector('.group pre.preview:has-text("svc=postgres keep=30 dry=true")');
+  });
+
+  test("live output: a running script's output streams into its row on the execution page", async () => {
+    const yaml = [
+      'kind: job',
+      'id: ticker',
+      'version: "1"',
+      'execute:',
+      '  shell: sh',
+      '  script: |',
+      '    i=0; while [ $i -lt 40 ]; do echo "tick $i"; i=$((i+1)); sleep 0.25; done',
+      '  timeout: 1m',
+      '',
+    ].join('\n');
+    const job = parseManifestFile(yaml, 'ticker.yaml').jobs[0]!;
+    await (
+      await JobStore.open(nc)
+    ).put(job.manifest, job.yaml, null, {
+      actor: { kind: 'user', name: 'ada' },
+      source: { via: 'apply' },
+    });
+    await go('/jobs/ticker');
+    await page.check('input[name=target][value=pc]', { force: true });
+    await page.fill('input[name=target-value]', PC);
+    await page.click('button:has-text("Run now")');
+    await page.waitForURL(/#\/runs\/[^/]+$/);
+    await page.waitForSelector(`tr[data-pc="${PC}"][data-state=running] button:has-text("live")`, {
+      timeout: 20_000,
+    });
+    await page.click(`tr[data-pc="${PC}"] button:has-text("live")`);
+    // Lines printed after the panel connected keep arriving while the script still runs.
+    const live = page.locator('[data-testid=live-output] pre');
+    const ticks = async () =>
+      [...(await live.innerText().catch(() => '')).matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+    const last = await waitFor(
+      'live output lines',
+      async () => {
+        const t = await ticks();
+        return t.length > 0 ? Math.max(...t) : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    assert.ok(last < 39, 'the script was still running when its output showed');
+    await page.waitForSelector(`[data-testid=live-output] pre:has-text("tick ${last + 1}")`);
+    await page.waitForSelector('[data-testid=exec-status][data-status=ok]', { timeout: 30_000 });
   });
 
   test('agent page: presence, config with its sources, and the timeline with the run', async () => {

@@ -59,6 +59,8 @@ export type PcRun = {
   state: string;
   exitCode: number | null;
   resultId: string | null;
+  /** The request this pc received (for its live output while it runs). */
+  requestId?: string | null;
   durationMs: number | null;
   reason?: string | null;
   finishedAt?: string | null;

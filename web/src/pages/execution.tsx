@@ -9,6 +9,7 @@ import { href } from '../router.js';
 import { fmtDuration, fmtTime, shortId } from '../format.js';
 import { countsOf, FINAL_STATES, formatRunTarget, pcRunsOf, type ExecutionDetail } from '../types.js';
 import { useCan } from '../user.js';
+import { LiveOutput } from '../components/live-output.js';
 import {
   Badge,
   Card,
@@ -28,6 +29,8 @@ export function ExecutionPage({ execId }: { execId: string }) {
   const [offset, setOffset] = useState(0);
   const [stateFilter, setStateFilter] = useState('');
   const [killError, setKillError] = useState<ApiError | undefined>();
+  /** The pc whose live output is open (one at a time). */
+  const [liveFor, setLiveFor] = useState<string | null>(null);
   const canKill = useCan('operator');
   const d = useApi(
     (s) => api.get<ExecutionDetail>(`/api/runs/${seg(execId)}`, { offset, limit: LIMIT }, s),
@@ -164,7 +167,7 @@ export function ExecutionPage({ execId }: { execId: string }) {
               </tr>
             </thead>
             <tbody>
-              {rows.map((p) => (
+              {rows.map((p) => [
                 <tr key={p.pcId} data-pc={p.pcId} data-state={p.state}>
                   <td>
                     <a href={href('agents', p.pcId)}>{p.pcId}</a>
@@ -180,12 +183,28 @@ export function ExecutionPage({ execId }: { execId: string }) {
                       <a href={href('results', p.resultId)}>
                         {FINAL_STATES.has(p.state) ? 'output →' : 'result →'}
                       </a>
+                    ) : p.requestId && !FINAL_STATES.has(p.state) ? (
+                      <button
+                        type="button"
+                        class="link"
+                        aria-expanded={liveFor === p.pcId}
+                        onClick={() => setLiveFor(liveFor === p.pcId ? null : p.pcId)}
+                      >
+                        {liveFor === p.pcId ? 'live ▾' : 'live ▸'}
+                      </button>
                     ) : (
                       <span class="muted">—</span>
                     )}
                   </td>
-                </tr>
-              ))}
+                </tr>,
+                liveFor === p.pcId && p.requestId && !p.resultId ? (
+                  <tr key={`${p.pcId}-live`} class="live-row">
+                    <td colSpan={5}>
+                      <LiveOutput pcId={p.pcId} requestId={p.requestId} />
+                    </td>
+                  </tr>
+                ) : null,
+              ])}
             </tbody>
           </table>
         )}
