@@ -6,7 +6,8 @@
 // SQLite (the projector runs as a real child process). Raw ceiling, same run, same server:
 // publish N result-sized messages to a stream, consume them with acks, insert N rows into SQLite
 // in batches of 500, pipelined.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -22,6 +23,8 @@ import { putJob } from '../helpers/jobs.js';
 import {
   MiB,
   consumerCount,
+  sampleProcess,
+  serverPid,
   settleHeap,
   startBenchServer,
   startProjectorProcess,
@@ -68,6 +71,11 @@ export type FleetOptions = {
   agentsPerConnection: number;
   /** Agents started at the same time. */
   startConcurrency: number;
+  /**
+   * Where the agents' data dirs go. Default the bench's temp dir (the real disk: every journal and
+   * outbox write is fsync'd, and N endpoints' disks become one). `/dev/shm/...` shows the cost.
+   */
+  agentRoot?: string;
 };
 
 export type Fleet = {
@@ -105,7 +113,7 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
         new Agent({
           pcId,
           servers: b.server.url,
-          dataDir: join(b.dir, 'agents', pcId),
+          dataDir: join(opts.agentRoot ?? join(b.dir, 'agents'), pcId),
           logger: silentLogger,
           stopGraceMs: 1_000,
           execute,
@@ -203,6 +211,9 @@ export async function rawFanOut(
 const RESULT_OVERHEAD_BYTES = 700;
 
 export type FanOutOptions = {
+  agentRoot?: string;
+  /** Write a CPU profile of the fan-out window (this process: the agents) into this folder. */
+  profileDir?: string;
   sizes: number[];
   sim: SimOptions;
   agentsPerConnection: number;
@@ -213,6 +224,7 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
   const figures: Figure[] = [];
   const notes: string[] = [
     `simulated agents run the real Agent code in one process; only script execution is replaced by an in-process executor (${opts.sim.outputBytes} bytes of stdout after ${opts.sim.durationMs} ms)`,
+    `agents' data dirs (journal, outbox): ${opts.agentRoot ?? 'the temp dir, on the disk'}`,
     `agents per NATS connection: ${opts.agentsPerConnection === 1 ? '1 (each agent its own connection)' : opts.agentsPerConnection}`,
     'fan-out: from `startExecution` (target all) until every result is a row in SQLite, projector as a child process',
     'raw: publish N result-sized messages to a stream, consume + ack, insert N rows into SQLite in batches of 500 (WAL, synchronous=FULL), pipelined',
@@ -221,16 +233,29 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
     process.stderr.write(`fan-out: starting ${n} simulated agents...\n`);
     const b = await startBenchServer(1 / 8);
     const proj = await startProjectorProcess(b.server.url, b.dir);
+    const root = opts.agentRoot ? join(opts.agentRoot, `baton-bench-${process.pid}-${n}`) : undefined;
     let fleet: Fleet | null = null;
     try {
       await putJob(b.nc, 'fanout', 'df -P /');
-      fleet = await startFleet(b, { n, ...opts });
+      fleet = await startFleet(b, { n, ...opts, ...(root ? { agentRoot: root } : {}) });
       // agents_state is written by each agent's first heartbeat; `all` resolves from it.
       const states = await new Kvm(b.nc).open(BUCKETS.agentsState);
       for (let i = 0; i < 600 && (await states.status()).values < n; i++) await delay(100);
       const consumers = await consumerCount(b.nc);
       const job = await (await JobStore.open(b.nc)).require('fanout');
       process.stderr.write(`fan-out: ${n} agents up in ${(fleet.startMs / 1000).toFixed(1)} s; running...\n`);
+      const natsPid = serverPid(b.server.dir);
+      const cpu0 = {
+        nats: natsPid ? sampleProcess(natsPid).cpuSec : NaN,
+        proj: sampleProcess(proj.child.pid!).cpuSec,
+        self: process.cpuUsage(),
+      };
+      const profiler = opts.profileDir ? new Session() : null;
+      if (profiler) {
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.start');
+      }
       const t0 = performance.now();
       const started = await startExecution(b.nc, {
         job,
@@ -251,12 +276,25 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
       })();
       const done = await proj.waitResults(started.execId, n, 600_000);
       await stored;
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        const file = join(opts.profileDir!, `fanout-${n}.cpuprofile`);
+        await writeFile(file, JSON.stringify(profile));
+        profiler.disconnect();
+        notes.push(`fan-out to ${n}: CPU profile of the agents' process during the fan-out: ${file}`);
+      }
+      const self = process.cpuUsage(cpu0.self);
+      const cpu = {
+        nats: natsPid ? sampleProcess(natsPid).cpuSec - cpu0.nats : NaN,
+        proj: sampleProcess(proj.child.pid!).cpuSec - cpu0.proj,
+        agents: (self.user + self.system) / 1e6,
+      };
       const batonMs = done - t0;
       process.stderr.write(
         `fan-out: ${n} results in SQLite after ${batonMs.toFixed(0)} ms; raw ceiling...\n`,
       );
       notes.push(
-        `fan-out to ${n}: startExecution (resolve all, receipt, request) returned after ${publishedMs.toFixed(0)} ms; every result stored in RESULTS after ${storedMs.toFixed(0)} ms`,
+        `fan-out to ${n}: startExecution (resolve all, receipt, request) returned after ${publishedMs.toFixed(0)} ms; every result stored in RESULTS after ${storedMs.toFixed(0)} ms; CPU during the fan-out: agents' process ${cpu.agents.toFixed(1)} s, nats-server ${cpu.nats.toFixed(1)} s, projector ${cpu.proj.toFixed(1)} s`,
       );
       const rawMs = await rawFanOut(b.nc, b.dir, n, RESULT_OVERHEAD_BYTES + opts.sim.outputBytes, `n${n}`);
       figures.push(
@@ -273,6 +311,7 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
       await proj.stop();
       await b.server.stop();
       await rm(b.dir, { recursive: true, force: true });
+      if (root) await rm(root, { recursive: true, force: true });
     }
   }
   return { name: 'fan-out', title: 'Fan-out: one run to every agent', notes, figures };

@@ -7,6 +7,7 @@
 //   --per-conn K      simulated agents per shared NATS connection (default 1000; 1 = one each)
 //   --output-bytes B, --duration-ms D   the simulated executor's output size and run time
 //   --runs, --mb, --schedules, --tick-seconds, --idle-seconds, --n (projector)
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { findNatsServer } from '../../src/shared/nats-binary.js';
 import { runFanOutBench } from './fleet.js';
@@ -48,6 +49,8 @@ const BENCHES: Record<string, (f: Flags) => Promise<BenchReport>> = {
       sim: { outputBytes: num(f, '--output-bytes', 1024, 1024), durationMs: num(f, '--duration-ms', 10, 10) },
       agentsPerConnection: num(f, '--per-conn', 1000, 1000),
       startConcurrency: num(f, '--start-concurrency', 100, 50),
+      ...(f.get('--agent-root') ? { agentRoot: f.get('--agent-root')! } : {}),
+      ...(f.get('--profile') ? { profileDir: f.get('--profile')! } : {}),
     });
   },
   async projector(f) {
@@ -77,6 +80,19 @@ const BENCHES: Record<string, (f: Flags) => Promise<BenchReport>> = {
 };
 
 const flags = parse(process.argv.slice(2));
+const docsDir = fileURLToPath(new URL('../../../docs', import.meta.url));
+const findingsFile = fileURLToPath(new URL('../../../test/bench/findings.md', import.meta.url));
+if (flags.has('--docs-only')) {
+  // Rewrites docs/benchmarks.md and .svg from docs/benchmarks.json (the last full run) and the
+  // current findings.md, without measuring again.
+  const last = JSON.parse(await readFile(`${docsDir}/benchmarks.json`, 'utf8')) as {
+    env: Parameters<typeof writeDocs>[1];
+    reports: BenchReport[];
+  };
+  await writeDocs(docsDir, last.env, last.reports, await readFile(findingsFile, 'utf8').catch(() => ''));
+  console.log(`rewrote ${docsDir}/benchmarks.md and benchmarks.svg from benchmarks.json`);
+  process.exit(0);
+}
 const only = flags.get('--only')?.split(',').filter(Boolean) ?? Object.keys(BENCHES);
 const unknown = only.filter((n) => !(n in BENCHES));
 if (unknown.length > 0) {
@@ -101,9 +117,12 @@ for (const name of only) {
 const full = !flags.has('--only') && !flags.has('--smoke');
 if ((full || flags.has('--write-docs')) && !failed) {
   const nats = (await findNatsServer()).found?.path ?? null;
-  const docs = fileURLToPath(new URL('../../../docs', import.meta.url));
+  const docs = docsDir;
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-  await writeDocs(docs, environment(nats, command), reports, '');
+  // Profiles, fixes and before/after numbers are written by hand next to this file and kept in
+  // the generated page.
+  const findings = await readFile(findingsFile, 'utf8').catch(() => '');
+  await writeDocs(docs, environment(nats, command), reports, findings);
   console.log(`wrote ${docs}/benchmarks.md, benchmarks.svg, benchmarks.json`);
 }
 process.exit(failed ? 1 : 0);

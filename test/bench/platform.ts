@@ -2,7 +2,7 @@
 // `baton projector` child process (as `baton up` runs it), a read-only look into its SQLite file,
 // and process sampling (RSS, CPU) from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,3 +149,17 @@ export async function settleHeap(): Promise<void> {
 }
 
 export const MiB = 1024 * 1024;
+
+/** The pid of the nats-server serving `dir` (its store is under it), from /proc. */
+export function serverPid(dir: string): number | null {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+      if (cmd.includes('nats-server') && cmd.includes(dir)) return Number(e);
+    } catch {
+      // gone
+    }
+  }
+  return null;
+}

@@ -29,14 +29,12 @@ export async function runSchedulerBench(opts: { n: number; tickSeconds: number }
     process.stderr.write(`scheduler: storing ${parsed.length} schedules...\n`);
     for (let i = 0; i < parsed.length; i += 200)
       await Promise.all(
-        parsed
-          .slice(i, i + 200)
-          .map((p) =>
-            store.put(p.schedule, p.yaml, null, {
-              actor: { kind: 'user', name: 'bench' },
-              source: { via: 'apply' },
-            }),
-          ),
+        parsed.slice(i, i + 200).map((p) =>
+          store.put(p.schedule, p.yaml, null, {
+            actor: { kind: 'user', name: 'bench' },
+            source: { via: 'apply' },
+          }),
+        ),
       );
 
     const kv = await new Kvm(b.nc).open(BUCKETS.schedules);
