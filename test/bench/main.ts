@@ -7,6 +7,9 @@
 //   --per-conn K      simulated agents per shared NATS connection (default 1000; 1 = one each)
 //   --output-bytes B, --duration-ms D   the simulated executor's output size and run time
 //   --runs, --mb, --schedules, --tick-seconds, --idle-seconds, --n (projector)
+//   --agent-root DIR  simulated agents' data dirs (e.g. /dev/shm, to take fsync out)
+//   --profile DIR     CPU profile of the fan-out window (the agents' process)
+//   --docs-only       rewrite docs/benchmarks.md/.svg from docs/benchmarks.json + findings.md
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { findNatsServer } from '../../src/shared/nats-binary.js';
