@@ -105,10 +105,25 @@ export async function ensureResource(
       action = 'created';
       info = await jsm.streams.info(spec.stream);
     }
-    const changes = diffFields(info.config, spec.fields);
+    let changes = diffFields(info.config, spec.fields);
     if (changes.length > 0) {
-      await jsm.streams.update(spec.stream, { ...info.config, ...spec.fields });
-      if (action === 'unchanged') action = 'updated';
+      try {
+        await jsm.streams.update(spec.stream, { ...info.config, ...spec.fields });
+      } catch (err) {
+        // nats-server 2.10 cannot change max_consumers of an existing stream (it has no default
+        // cap to lift either): reconcile everything else and say so.
+        if (!/can not change MaxConsumers/i.test((err as Error).message)) throw err;
+        const keep: ManagedFields = { ...spec.fields, max_consumers: info.config.max_consumers };
+        await jsm.streams.update(spec.stream, { ...info.config, ...keep });
+        changes = changes.map((c) =>
+          c.startsWith('max_consumers:')
+            ? `${c} not applied: this nats-server cannot change it on an existing stream`
+            : c,
+        );
+      }
+      // A change the server cannot apply is reported, but does not make the resource "updated"
+      // on every run.
+      if (action === 'unchanged' && changes.some((c) => !c.includes(' not applied: '))) action = 'updated';
     }
     return { ...base, action, changes: action === 'created' ? [] : changes };
   } catch (err) {

@@ -6,7 +6,7 @@ export { BUCKETS, OBJECT_STORES, STREAMS, kvStreamName, objectStreamName, result
 export type { BucketName, ObjectStoreName, StreamName } from './names.js';
 export { topologyStatus } from './status.js';
 export type { ResourceStatus } from './status.js';
-export { STREAM_SUBJECTS, topologySpec } from './topology.js';
+export { EXEC_MAX_CONSUMERS, STREAM_SUBJECTS, topologySpec } from './topology.js';
 export type { ManagedFields, ResourceKind, ResourceSpec, TopologyOptions } from './topology.js';
 export { auditFilter, publishAudit, readAudit, AuditPublishError } from './audit-log.js';
 export type { AuditDraft, AuditQuery } from './audit-log.js';

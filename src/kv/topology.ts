@@ -13,6 +13,7 @@ export type ManagedFields = {
   duplicate_window?: number; // nanoseconds
   discard?: 'old' | 'new';
   max_msgs_per_subject?: number;
+  max_consumers?: number;
   num_replicas: number;
   description: string;
 };
@@ -34,6 +35,13 @@ export type TopologyOptions = {
 };
 
 const ns = (ms: number) => ms * 1_000_000;
+
+/**
+ * Consumers allowed on EXEC: every agent has its own durable consumer there. Set on the stream
+ * itself because nats-server 2.11+ otherwise caps a stream at 1,000 consumers (its
+ * `default_max_consumers`), and a server-wide setting would not parse on 2.10.
+ */
+export const EXEC_MAX_CONSUMERS = 1_000_000;
 
 /** Subjects captured by each stream (DESIGN.md, "Streams"). */
 export const STREAM_SUBJECTS: Record<StreamName, string[]> = {
@@ -92,6 +100,7 @@ export function topologySpec(opts: TopologyOptions = {}): ResourceSpec[] {
         max_bytes: l.maxBytes,
         duplicate_window: ns(l.duplicateWindowMs),
         discard: 'old',
+        ...(name === 'EXEC' ? { max_consumers: EXEC_MAX_CONSUMERS } : {}),
         num_replicas: replicas,
         description: STREAM_DESCRIPTIONS[name],
       },

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   BUCKETS,
   OBJECT_STORES,
@@ -56,6 +56,21 @@ describe('topology bootstrap against a real nats-server', () => {
     const jobs = await jsm.streams.info('KV_jobs');
     assert.equal(jobs.config.max_age, 0);
     assert.equal(jobs.config.max_msgs_per_subject, 64);
+  });
+
+  test("EXEC takes a consumer per agent past nats-server's default cap of 1,000", async () => {
+    const nc = await srv.connect();
+    await ensureTopology(nc, TEST_TOPOLOGY);
+    const jsm = await jetstreamManager(nc);
+    for (let i = 0; i < 1_001; i++) {
+      await jsm.consumers.add('EXEC', {
+        durable_name: `agent-cap-${i}`,
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: `exec.pc.cap-${i}`,
+      });
+    }
+    assert.equal((await jsm.streams.info('EXEC')).state.consumer_count, 1_001);
+    for (let i = 0; i < 1_001; i++) await jsm.consumers.delete('EXEC', `agent-cap-${i}`);
   });
 
   test('a drifted config is reconciled and reported', async () => {
