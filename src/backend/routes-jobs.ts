@@ -1,24 +1,11 @@
 // The job catalog: list, read, edit (compare-and-swap, a human edit), delete, revoke, history.
 import { z } from 'zod';
 import { JobId } from '../wire/index.js';
-import { JobStore, editJob, publishAudit, type JobRecord } from '../kv/index.js';
+import { JobStore, editJob, jobSummary, publishAudit, type JobRecord } from '../kv/index.js';
 import { api, apiMeta, type BackendDeps } from './deps.js';
 import { HttpError, Reply, queryInt, type Route } from './http.js';
 import { EditBody, parseOne } from './manifests.js';
 import type { ReadModel } from './read-model.js';
-
-export const jobSummary = (j: JobRecord) => ({
-  id: j.id,
-  version: j.manifest.version,
-  status: j.status,
-  revision: j.revision,
-  pinnedVersion: j.pinnedVersion,
-  updatedAt: j.written.at,
-  updatedBy: j.written.actor.name,
-  via: j.written.via,
-  description: j.manifest.description ?? null,
-  tags: j.manifest.tags,
-});
 
 const jobDetail = (j: JobRecord) => ({
   id: j.id,

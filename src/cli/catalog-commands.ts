@@ -20,6 +20,7 @@ import {
 import {
   JobStore,
   editJob,
+  jobSummary,
   executeCatalogApply,
   planCatalogApply,
   publishAudit,
@@ -34,21 +35,6 @@ import { CliError, EXIT } from './exit-codes.js';
 import { readManifestFiles } from './manifest-files.js';
 import { formatTable, printJson } from './output.js';
 import { action, globals, withNats } from './runtime.js';
-
-function jobSummary(j: JobRecord) {
-  return {
-    id: j.id,
-    version: j.manifest.version,
-    status: j.status,
-    revision: j.revision,
-    pinnedVersion: j.pinnedVersion,
-    updatedAt: j.written.at,
-    updatedBy: j.written.actor.name,
-    via: j.written.via,
-    description: j.manifest.description ?? null,
-    tags: j.manifest.tags,
-  };
-}
 
 type PlanRow = {
   kind: 'job' | 'schedule';

@@ -6,7 +6,7 @@ export { BUCKETS, OBJECT_STORES, STREAMS, kvStreamName, objectStreamName, result
 export type { BucketName, ObjectStoreName, StreamName } from './names.js';
 export { topologyStatus } from './status.js';
 export type { ResourceStatus } from './status.js';
-export { EXEC_MAX_CONSUMERS, STREAM_SUBJECTS, topologySpec } from './topology.js';
+export { EXEC_MAX_CONSUMERS, topologySpec } from './topology.js';
 export type { ManagedFields, ResourceKind, ResourceSpec, TopologyOptions } from './topology.js';
 export { auditFilter, publishAudit, readAudit, AuditPublishError } from './audit-log.js';
 export type { AuditDraft, AuditQuery } from './audit-log.js';
@@ -21,7 +21,7 @@ export type {
   PlanCurrent,
   PlanItem,
 } from './job-apply.js';
-export { JobStore, StoredJob, WriteStamp, isHumanEdit, stampOf } from './job-store.js';
+export { JobStore, StoredJob, WriteStamp, isHumanEdit, jobSummary, stampOf } from './job-store.js';
 export type { DeletedJob, JobRecord, JobStatus, WriteMeta } from './job-store.js';
 export { AgentDirectory, GroupList } from './agent-directory.js';
 export { DEFAULT_ADHOC_DEADLINE_MS, startExecution } from './exec-publisher.js';

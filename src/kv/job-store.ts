@@ -234,3 +234,19 @@ export class JobStore {
     }
   }
 }
+
+/** A job as lists show it (`baton jobs ls --json`, `GET /api/jobs`): one shape for both. */
+export function jobSummary(j: JobRecord) {
+  return {
+    id: j.id,
+    version: j.manifest.version,
+    status: j.status,
+    revision: j.revision,
+    pinnedVersion: j.pinnedVersion,
+    updatedAt: j.written.at,
+    updatedBy: j.written.actor.name,
+    via: j.written.via,
+    description: j.manifest.description ?? null,
+    tags: j.manifest.tags,
+  };
+}

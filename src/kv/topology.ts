@@ -2,6 +2,7 @@
 // (bootstrap.ts) creates what is missing and reconciles these fields on what exists.
 import { DEFAULT_LIMITS, type TopologyLimits } from './limits.js';
 import { BUCKETS, OBJECT_STORES, STREAMS, kvStreamName, objectStreamName, type StreamName } from './names.js';
+import { STREAM_SUBJECTS } from '../wire/index.js';
 
 export type ResourceKind = 'stream' | 'kv' | 'object';
 
@@ -42,16 +43,6 @@ const ns = (ms: number) => ms * 1_000_000;
  * `default_max_consumers`), and a server-wide setting would not parse on 2.10.
  */
 export const EXEC_MAX_CONSUMERS = 1_000_000;
-
-/** Subjects captured by each stream (DESIGN.md, "Streams"). */
-export const STREAM_SUBJECTS: Record<StreamName, string[]> = {
-  EXEC: ['exec.>'],
-  RESULTS: ['results.>'],
-  EVENTS: ['events.>'],
-  OBS_EVENTS: ['obs.>'],
-  INVENTORY: ['inventory.>'],
-  AUDIT: ['audit.>'],
-};
 
 const STREAM_DESCRIPTIONS: Record<StreamName, string> = {
   EXEC: 'baton exec requests (exec.all, exec.group.<g>, exec.pc.<pc>)',
@@ -95,7 +86,7 @@ export function topologySpec(opts: TopologyOptions = {}): ResourceSpec[] {
       name,
       stream: name,
       fields: {
-        subjects: STREAM_SUBJECTS[name],
+        subjects: [...STREAM_SUBJECTS[name]],
         max_age: ns(l.maxAgeMs),
         max_bytes: l.maxBytes,
         duplicate_window: ns(l.duplicateWindowMs),
