@@ -25,7 +25,6 @@ import {
   planCatalogApply,
   publishAudit,
   type ApplyInput,
-  type JobRecord,
   type PlanItem,
   type ScheduleApplyInput,
   type SchedulePlanItem,
