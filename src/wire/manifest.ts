@@ -23,6 +23,9 @@ export const MAX_TIMEOUT_MS = 86_400_000;
 
 // Same rule as `JobId` in ids.ts, written as a pattern so the JSON Schema carries it.
 const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** The job id of `baton exec` inline scripts, refused for catalog jobs. */
+export const RESERVED_JOB_ID = 'exec';
 const TAG_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Units largest first, each at most once; the lookahead refuses the empty string.
@@ -84,6 +87,11 @@ export const JobManifestInput = z
       .string()
       .max(MAX_JOB_ID_LENGTH, { error: ID_RULE })
       .regex(JOB_ID_PATTERN, { error: ID_RULE })
+      // `baton exec` runs inline scripts under this id; a catalog job with it would share its
+      // exemption from the pin and revocation checks.
+      .refine((id) => id !== RESERVED_JOB_ID, {
+        error: `'${RESERVED_JOB_ID}' is reserved for baton exec; choose another id`,
+      })
       .describe('Job id, unique in the fleet; lowercase letters, digits, - and _, e.g. disk-usage.'),
     version: z
       .string()
