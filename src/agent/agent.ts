@@ -52,6 +52,7 @@ import {
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { consumerName, ensureExecConsumer } from './exec-consumer.js';
+import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
 import type { CapturedStream } from './output-capture.js';
@@ -62,6 +63,8 @@ import { Slots } from './slots.js';
 export const EXEC_JOB_ID = 'exec';
 /** Live output per run is capped; the full output is always in the result. */
 const LIVE_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
+/** Emitted messages published concurrently from one outbox entry. */
+const EMIT_PUBLISH_WINDOW = 256;
 
 export type AgentOptions = {
   pcId: string;
@@ -491,6 +494,18 @@ export class Agent {
       this.#running.delete(request.requestId);
     }
     const resultId = resultIdFor(request.requestId, this.pcId);
+    // Read before the spill file moves into the outbox; what it yields goes into the same entry.
+    const emit = request.emit
+      ? await collectEmitted({
+          mode: request.emit,
+          pcId: this.pcId,
+          requestId: request.requestId,
+          jobId: request.jobId,
+          at: outcome.finishedAt.toISOString(),
+          inline: outcome.stdout.inline,
+          spillFile: outcome.stdout.spillFile,
+        })
+      : undefined;
     const uploads: { name: string; file: string }[] = [];
     const stream = async (c: CapturedStream, which: 'stdout' | 'stderr') => {
       if (!c.spillFile) return { ...inlineOutput(c.inline), ...(c.dropped ? { dropped: c.dropped } : {}) };
@@ -513,8 +528,9 @@ export class Agent {
       startedAt: outcome.startedAt.toISOString(),
       finishedAt: outcome.finishedAt.toISOString(),
       durationMs: outcome.durationMs,
+      ...(emit ? { emitted: emit.emitted } : {}),
     };
-    await this.#finish(request, result, uploads);
+    await this.#finish(request, result, uploads, emit?.messages ?? []);
     await rm(workDir, { recursive: true, force: true });
   }
 
@@ -579,12 +595,14 @@ export class Agent {
     r: ExecRequest,
     result: ExecResultInput,
     uploads: { name: string; file: string }[],
+    messages: OutboxMessage[] = [],
   ): Promise<void> {
     const data = encodeExecResult(result); // validates: a malformed result fails here, loudly
     await this.#outbox.add({
       resultId: result.resultId,
       result: JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>,
       uploads,
+      messages,
       attempts: 0,
     });
     const prev = await this.#journal.get(r.requestId);
@@ -660,6 +678,15 @@ export class Agent {
       await this.#objects.put(
         { name: u.name },
         Readable.toWeb(createReadStream(u.file)) as ReadableStream<Uint8Array>,
+      );
+    }
+    // Emitted messages first, so whoever sees the result can already find them; in windows, each
+    // message deduplicated by its id when a failed delivery is retried.
+    for (let i = 0; i < entry.messages.length; i += EMIT_PUBLISH_WINDOW) {
+      await Promise.all(
+        entry.messages
+          .slice(i, i + EMIT_PUBLISH_WINDOW)
+          .map((m) => this.#js.publish(m.subject, m.data, { msgID: m.msgId })),
       );
     }
     const result = entry.result as { requestId: string; resultId: string };

@@ -13,6 +13,11 @@ export const OutboxEntry = z.object({
   resultId: z.string(),
   /** Spill files (inside the outbox folder) to upload before publishing, by object name. */
   uploads: z.array(z.object({ name: z.string(), file: z.string() })).default([]),
+  /**
+   * Messages the run emitted (timeline events, an inventory snapshot), published before the
+   * result, each with `Nats-Msg-Id` = `msgId`; `data` is the JSON text.
+   */
+  messages: z.array(z.object({ subject: z.string(), msgId: z.string(), data: z.string() })).default([]),
   attempts: z.int().default(0),
   lastError: z.string().optional(),
 });

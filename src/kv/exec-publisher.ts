@@ -124,6 +124,8 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
       target,
       createdAt: now.toISOString(),
       overlap: input.overlap ?? 'allow',
+      ...(m.emit === 'events' ? { emit: 'events' as const } : {}),
+      ...(m.inventory === true ? { emit: 'inventory' as const } : {}),
     };
     await js.publish(execSubject(target), encodeExecRequest(request), { msgID: request.requestId });
   }

@@ -21,6 +21,13 @@ export type RunAs = z.infer<typeof RunAs>;
 export const Overlap = z.enum(['skip', 'allow', 'cancel_previous']);
 export type Overlap = z.infer<typeof Overlap>;
 
+/**
+ * What the agent makes of a run's stdout besides the result: `events` (each JSON line with a
+ * `kind` becomes an ObsEvent) or `inventory` (stdout is one JSON object, an Inventory snapshot).
+ */
+export const EmitMode = z.enum(['events', 'inventory']);
+export type EmitMode = z.infer<typeof EmitMode>;
+
 /** Why the request exists: an operator's ad-hoc run, or a schedule firing at `fireAt`. */
 export const Trigger = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('adhoc'), actor: oneLine(200) }),
@@ -79,6 +86,8 @@ export const ExecRequest = z.object({
   createdAt: Timestamp,
   /** Overlap policy of the job; default (absent): `skip`. */
   overlap: Overlap.optional(),
+  /** From the job's `emit: events` / `inventory: true`; absent: stdout is only output. */
+  emit: EmitMode.optional(),
 });
 export type ExecRequest = z.infer<typeof ExecRequest>;
 /** What a writer passes to {@link encodeExecRequest}: defaults may be left out. */

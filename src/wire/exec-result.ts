@@ -40,6 +40,18 @@ export function resultIdFor(requestId: string, pcId: string): string {
   return `${requestId}.${pcId}`;
 }
 
+/**
+ * What a run with `emit` produced from its stdout (docs/agents.md): `events` messages published
+ * (ObsEvents, or the one Inventory snapshot), `invalid` lines (or the inventory stdout) that were
+ * not valid and so not published, of which `capped` were valid events past the per-run cap.
+ */
+export const Emitted = z.object({
+  events: NonNegativeInt,
+  invalid: NonNegativeInt,
+  capped: NonNegativeInt.optional(),
+});
+export type Emitted = z.infer<typeof Emitted>;
+
 /** ExecResult, wire version 1. */
 export const ExecResult = z.object({
   v: WireVersion,
@@ -62,6 +74,8 @@ export const ExecResult = z.object({
   finishedAt: Timestamp,
   /** Wall time of the script in milliseconds; 0 when it never started. */
   durationMs: NonNegativeInt,
+  /** Present for runs of jobs with `emit: events` or `inventory: true`. */
+  emitted: Emitted.optional(),
 });
 export type ExecResult = z.infer<typeof ExecResult>;
 /** What a writer passes to {@link encodeExecResult}. */

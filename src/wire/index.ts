@@ -21,6 +21,7 @@ export { WireError, quote } from './errors.js';
 export type { WireErrorOptions } from './errors.js';
 
 export {
+  EmitMode,
   ExecRequest,
   Overlap,
   RunAs,
@@ -33,6 +34,7 @@ export {
 export type { ExecRequestInput } from './exec-request.js';
 
 export {
+  Emitted,
   ExecResult,
   RESULT_REASONS,
   ResultStatus,
@@ -41,6 +43,17 @@ export {
   resultIdFor,
 } from './exec-result.js';
 export type { ExecResultInput, KnownResultReason } from './exec-result.js';
+
+export {
+  JobEventLine,
+  MAX_EMITTED_EVENTS,
+  MAX_EVENT_LINE_BYTES,
+  MAX_JOB_EVENT_ID_LENGTH,
+  jobEventId,
+  jobInventoryId,
+  parseInventoryOutput,
+  parseJobEventLine,
+} from './job-output.js';
 
 export { AllTarget, ExecTarget, GroupTarget, PcTarget, formatTarget } from './exec-target.js';
 

@@ -36,6 +36,9 @@ const VERSION_RULE = `must be 1-${MAX_JOB_ID_LENGTH} characters without whitespa
 const TAG_RULE = `must match [a-z0-9][a-z0-9_.-]* (max ${MAX_JOB_ID_LENGTH} chars)`;
 const DURATION_RULE = 'must be a duration such as 30s, 5m or 1h30m (units d, h, m, s, ms, largest first)';
 
+/** What a job's stdout feeds besides the result: `events` (timeline events, one per line). */
+const EmitEvents = z.enum(['events'], { error: "must be 'events'" });
+
 /** A duration string between 1s and 24h, e.g. `30s` or `1h30m`. */
 const Timeout = z
   .string()
@@ -109,7 +112,21 @@ export const JobManifestInput = z
       .default([])
       .describe('Labels for filtering, e.g. [inventory, linux]. Default: none.'),
     params: ParamsInput.optional(),
+    emit: EmitEvents.optional().describe(
+      "'events': each stdout line that is a JSON object with a `kind` becomes an event on the endpoint's timeline (docs/manifests.md). Default: none.",
+    ),
+    inventory: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: the job's stdout (one JSON object) becomes the endpoint's inventory snapshot. Default: false.",
+      ),
     execute: ExecuteInput,
+  })
+  .refine((m) => !(m.emit === 'events' && m.inventory === true), {
+    path: ['inventory'],
+    error:
+      "a job's stdout is either events (emit: events) or an inventory snapshot (inventory: true), not both",
   })
   .describe('A baton job manifest: what to run on an endpoint and how.');
 /** The YAML shape as written (defaults not yet applied). */
@@ -135,6 +152,10 @@ export const JobManifest = z.object({
   }),
   /** Declared parameters by name; absent when the job declares none (docs/manifests.md). */
   params: z.record(z.string(), ParamDecl).optional(),
+  /** `events`: stdout lines become timeline events; absent: stdout is only output. */
+  emit: EmitEvents.optional(),
+  /** True: stdout is the endpoint's inventory snapshot. Absent: false. */
+  inventory: z.boolean().optional(),
 });
 export type JobManifest = z.infer<typeof JobManifest>;
 
@@ -162,6 +183,8 @@ export function toJobManifest(input: z.output<typeof JobManifestInput>): JobMani
     ...(input.params === undefined || Object.keys(input.params).length === 0
       ? {}
       : { params: toParamDecls(input.params) }),
+    ...(input.emit === undefined ? {} : { emit: input.emit }),
+    ...(input.inventory === true ? { inventory: true } : {}),
   };
 }
 

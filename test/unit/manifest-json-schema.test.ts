@@ -35,6 +35,8 @@ describe('manifestJsonSchema', () => {
       'description',
       'tags',
       'params',
+      'emit',
+      'inventory',
       'execute',
     ]);
     assert.deepEqual(s.required, ['kind', 'id', 'version', 'execute']);

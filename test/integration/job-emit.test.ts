@@ -1,0 +1,150 @@
+// Jobs that feed the timeline and the inventory (`emit: events`, `inventory: true`): a real agent
+// runs them, the outbox publishes what stdout carried, a real projector stores it, and the CLI
+// reads it back, exactly once even when the same event is published again.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Projector } from '../../src/projector/index.js';
+import { JobStore } from '../../src/kv/index.js';
+import { encodeObsEvent, obsSubject, parseManifestFile, type ExecResult } from '../../src/wire/index.js';
+import { collectResults, runJob, startAgent } from '../helpers/fleet.js';
+import { startStack, type TestStack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
+
+type TimelineRow = { id: string; kind: string; source: string; at: string; details: Record<string, unknown> };
+
+/** Stores a job with extra top-level YAML (emit, inventory) the way `baton apply` would. */
+async function putEmitJob(nc: NatsConnection, id: string, top: string, script: string): Promise<void> {
+  const yaml = `kind: job\nid: ${id}\nversion: "1"\n${top}\nexecute:\n  shell: sh\n  timeout: 30s\n  script: |\n${script
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')}\n`;
+  const job = parseManifestFile(yaml, `${id}.yaml`).jobs[0]!;
+  const store = await JobStore.open(nc);
+  const current = await store.get(id);
+  await store.put(job.manifest, job.yaml, current?.revision ?? null, {
+    actor: { kind: 'user', name: 'test' },
+    source: { via: 'apply' },
+  });
+}
+
+async function runOn(nc: NatsConnection, jobId: string, pcId: string): Promise<ExecResult> {
+  const run = await runJob(nc, jobId, [{ kind: 'pc', pcId }]);
+  const [r] = await collectResults(nc, run.requestIds, 1);
+  return r!;
+}
+
+describe('job-emitted events and inventory', () => {
+  let s: TestStack;
+  let nc: NatsConnection;
+  let p: Projector;
+  let db: string;
+  const agents: { stop(): Promise<void> }[] = [];
+  const PC = 'pc-emit';
+  const events = (kinds: string) => s.json<TimelineRow[]>(['events', PC, '--db', db, '--kind', kinds]);
+  before(async () => {
+    s = await startStack();
+    nc = await s.server.connect('emit-test');
+    db = join(s.dir, 'emit.db');
+    p = new Projector(nc, { dbPath: db });
+    await p.start();
+    agents.push(await startAgent(s.server.url, PC));
+  });
+  after(async () => {
+    for (const a of agents) await a.stop();
+    await p.stop();
+    await s.stop();
+  });
+
+  test('valid event lines reach the timeline once each; other lines are counted', async () => {
+    await putEmitJob(
+      nc,
+      'emitter',
+      'emit: events',
+      [
+        `echo '{"kind":"disk_low","payload":{"mount":"/","freePct":4}}'`,
+        `echo '{"kind":"backup_done","id":"nightly-1","at":"2026-01-01T00:00:00Z"}'`,
+        `echo '{"kind":"Not A Kind"}'`,
+        `echo 'checking disks... done'`,
+        `echo ''`,
+      ].join('\n'),
+    );
+    const r = await runOn(nc, 'emitter', PC);
+    assert.equal(r.status, 'ok');
+    assert.deepEqual(r.emitted, { events: 2, invalid: 2 });
+
+    const rows = await waitFor('the emitted events on the timeline', async () => {
+      const got = await events('disk_low,backup_done');
+      return got.length === 2 ? got : undefined;
+    });
+    const byKind = Object.fromEntries(rows.map((e) => [e.kind, e]));
+    assert.equal(byKind['disk_low']?.source, 'job');
+    assert.deepEqual(byKind['disk_low']?.details, { freePct: 4, mount: '/' });
+    assert.equal(byKind['disk_low']?.id, `job.${r.requestId}.${PC}.1`);
+    assert.equal(byKind['disk_low']?.at, r.finishedAt);
+    assert.equal(byKind['backup_done']?.id, `job.${PC}.nightly-1`);
+    assert.equal(byKind['backup_done']?.at, '2026-01-01T00:00:00.000Z');
+
+    // The same event published again past JetStream's dedup (no msg id): the projector's upsert
+    // by event id keeps one row. A marker published after it tells when the projector got there.
+    const again = rows.find((e) => e.kind === 'disk_low')!;
+    const js = jetstream(nc);
+    await js.publish(
+      obsSubject(PC),
+      encodeObsEvent({
+        v: 1,
+        id: again.id,
+        pcId: PC,
+        at: again.at,
+        kind: 'disk_low',
+        source: 'job',
+        payload: {},
+      }),
+    );
+    await js.publish(
+      obsSubject(PC),
+      encodeObsEvent({
+        v: 1,
+        id: 'marker-1',
+        pcId: PC,
+        at: new Date().toISOString(),
+        kind: 'marker',
+        source: 'job',
+      }),
+      { msgID: 'marker-1' },
+    );
+    await waitFor('the marker', async () => (await events('marker')).length === 1);
+    assert.deepEqual(
+      (await events('disk_low,backup_done')).map((e) => e.id).sort(),
+      rows.map((e) => e.id).sort(),
+    );
+
+    // A second run: the event with its own id is the same event; the one without is a new one.
+    const r2 = await runOn(nc, 'emitter', PC);
+    assert.deepEqual(r2.emitted, { events: 2, invalid: 2 });
+    await waitFor('the second disk_low', async () => (await events('disk_low')).length === 2);
+    await js.publish(
+      obsSubject(PC),
+      encodeObsEvent({
+        v: 1,
+        id: 'marker-2',
+        pcId: PC,
+        at: new Date().toISOString(),
+        kind: 'marker',
+        source: 'job',
+      }),
+      { msgID: 'marker-2' },
+    );
+    await waitFor('the second marker', async () => (await events('marker')).length === 2);
+    assert.equal((await events('backup_done')).length, 1);
+  });
+
+  test('a job without emit publishes nothing from its stdout', async () => {
+    await putEmitJob(nc, 'plain', 'tags: []', `echo '{"kind":"should_not_appear"}'`);
+    const r = await runOn(nc, 'plain', PC);
+    assert.equal(r.status, 'ok');
+    assert.equal(r.emitted, undefined);
+  });
+});
