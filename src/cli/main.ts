@@ -13,6 +13,7 @@ import { registerSchedulerCommand } from './scheduler-command.js';
 import { registerProjectorCommands } from './projector-commands.js';
 import { registerRunsCommands } from './runs-commands.js';
 import { registerTimelineCommands } from './timeline-commands.js';
+import { registerInventoryCommand } from './inventory-command.js';
 import { registerBackendCommand } from './backend-command.js';
 import { registerApiCommand } from './api-command.js';
 import { EXIT } from './exit-codes.js';
@@ -44,6 +45,7 @@ registerSchedulerCommand(program);
 registerProjectorCommands(program);
 registerRunsCommands(program);
 registerTimelineCommands(program);
+registerInventoryCommand(program);
 registerBackendCommand(program);
 registerApiCommand(program);
 

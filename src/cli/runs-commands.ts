@@ -218,6 +218,10 @@ export function registerRunsCommands(program: Command): void {
         );
         console.log(`  exec ${r.execId}  pc ${r.pcId}  job ${r.jobId} ${r.jobVersion}`);
         console.log(`  started ${r.startedAt ?? '-'}  finished ${r.finishedAt}  (${r.durationMs} ms)`);
+        if (r.emitted) {
+          const capped = r.emitted.capped ? ` (${r.emitted.capped} over the cap)` : '';
+          console.log(`  emitted ${r.emitted.events}, invalid ${r.emitted.invalid}${capped}`);
+        }
         for (const name of ['stdout', 'stderr'] as const) {
           const out = r[name];
           const where = out.object ? ` from ${out.object.bucket}/${out.object.name}` : '';

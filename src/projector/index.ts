@@ -38,6 +38,13 @@ export type {
   RunRow,
   RunState,
 } from './queries-runs.js';
+export { diffInventory, flattenInventory } from './queries-inventory.js';
+export type {
+  InventoryChange,
+  InventoryFilter,
+  InventoryHistoryEntry,
+  InventorySnapshot,
+} from './queries-inventory.js';
 export { dumpTable, tableCounts } from './queries-tables.js';
 export { RUN_TIMELINE_KINDS } from './queries-timeline.js';
 export type { TimelineEntry, TimelineFilter } from './queries-timeline.js';

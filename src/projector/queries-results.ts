@@ -1,6 +1,6 @@
 // SQL of reading one result with its output streams as the wire describes them (inline data, or a
 // pointer into the object store).
-import type { OutputStream } from '../wire/index.js';
+import type { Emitted, OutputStream } from '../wire/index.js';
 import type { Db } from './db.js';
 
 export type ResultRow = {
@@ -18,6 +18,8 @@ export type ResultRow = {
   durationMs: number;
   stdout: OutputStream;
   stderr: OutputStream;
+  /** What a job with `emit` or `inventory` published from its stdout; absent otherwise. */
+  emitted?: Emitted;
 };
 
 type Db0 = Record<string, string | number | null>;
@@ -57,6 +59,9 @@ export function resultQueries(db: Db): ResultQueries {
         durationMs: Number(r['duration_ms']),
         stdout: stream(r, 'stdout'),
         stderr: stream(r, 'stderr'),
+        ...(r['emitted'] === null || r['emitted'] === undefined
+          ? {}
+          : { emitted: JSON.parse(String(r['emitted'])) as Emitted }),
       };
     },
   };

@@ -3,6 +3,7 @@
 import { openReadOnlyDb, type Db } from './db.js';
 import { agentQueries, type AgentQueries } from './queries-agents.js';
 import { auditQueries, type AuditQueries } from './queries-audit.js';
+import { inventoryQueries, type InventoryQueries } from './queries-inventory.js';
 import { resultQueries, type ResultQueries } from './queries-results.js';
 import { runQueries, type RunQueries } from './queries-runs.js';
 import { timelineQueries, type TimelineQueries } from './queries-timeline.js';
@@ -13,6 +14,7 @@ export class ReadModel {
   readonly agents: AgentQueries;
   readonly timeline: TimelineQueries;
   readonly audit: AuditQueries;
+  readonly inventory: InventoryQueries;
 
   private constructor(private readonly db: Db) {
     this.runs = runQueries(db);
@@ -20,6 +22,7 @@ export class ReadModel {
     this.agents = agentQueries(db);
     this.timeline = timelineQueries(db);
     this.audit = auditQueries(db);
+    this.inventory = inventoryQueries(db);
   }
 
   /** Opens an existing projection database read-only; throws when the file does not exist. */

@@ -195,6 +195,14 @@ CREATE TABLE projection_errors (
 CREATE TABLE projector_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `,
   },
+  {
+    version: 2,
+    name: 'result emitted counts; inventory history per source',
+    sql: `
+ALTER TABLE results ADD COLUMN emitted TEXT;  -- JSON {events, invalid[, capped]} or NULL
+CREATE INDEX inventory_pc_source ON inventory (pc_id, source, job_id, at);
+`,
+  },
 ];
 
 /** The schema version this build writes. */

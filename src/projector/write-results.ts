@@ -3,7 +3,7 @@
 // been projected yet (streams are independent).
 import type { ExecResult, OutputStream } from '../wire/index.js';
 import type { Db } from './db.js';
-import { iso } from './values.js';
+import { canonicalJson, iso } from './values.js';
 
 /** The seven columns of one output stream, in table order. */
 function outputColumns(o: OutputStream): unknown[] {
@@ -25,14 +25,15 @@ export type ResultWriter = {
 };
 
 export function resultWriter(db: Db): ResultWriter {
-  // Positional parameters: this runs once per result, and binding 27 named parameters from
+  // Positional parameters: this runs once per result, and binding 28 named parameters from
   // a fresh object cost more than the insert itself (docs/benchmarks.md).
   const insertResult = db.prepare(`
     INSERT INTO results (result_id, stream_seq, request_id, exec_id, pc_id, job_id, job_version, status,
       exit_code, reason, started_at, finished_at, duration_ms,
       stdout_bytes, stdout_sha256, stdout_encoding, stdout_inline, stdout_bucket, stdout_object, stdout_dropped,
-      stderr_bytes, stderr_sha256, stderr_encoding, stderr_inline, stderr_bucket, stderr_object, stderr_dropped)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      stderr_bytes, stderr_sha256, stderr_encoding, stderr_inline, stderr_bucket, stderr_object, stderr_dropped,
+      emitted)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (result_id) DO NOTHING`);
   // Several results for one exec × pc (two targets reaching the same pc): the greatest result id
   // is the one the run row shows, whatever order they arrive in. `runs.started_at` comes from the
@@ -57,8 +58,19 @@ export function resultWriter(db: Db): ResultWriter {
         r.resultId, streamSeq, r.requestId, r.execId, r.pcId, r.jobId, r.jobVersion, r.status,
         r.exitCode, reason, iso(r.startedAt), finishedAt, r.durationMs,
         ...outputColumns(r.stdout), ...outputColumns(r.stderr),
+        r.emitted === undefined ? null : canonicalJson(r.emitted),
       ); // prettier-ignore
-      upsertRun.run(r.execId, r.pcId, r.requestId, r.resultId, r.status, r.exitCode, reason, finishedAt, r.durationMs);
+      upsertRun.run(
+        r.execId,
+        r.pcId,
+        r.requestId,
+        r.resultId,
+        r.status,
+        r.exitCode,
+        reason,
+        finishedAt,
+        r.durationMs,
+      );
     },
     placeholder(execId, jobId, jobVersion) {
       placeholder.run(execId, jobId, jobVersion);

@@ -3,12 +3,20 @@
 // reads it back, exactly once even when the same event is published again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { Projector } from '../../src/projector/index.js';
-import { JobStore } from '../../src/kv/index.js';
-import { encodeObsEvent, obsSubject, parseManifestFile, type ExecResult } from '../../src/wire/index.js';
+import { JobStore, STREAMS } from '../../src/kv/index.js';
+import {
+  encodeObsEvent,
+  inventorySubject,
+  obsSubject,
+  parseManifestFile,
+  type ExecResult,
+} from '../../src/wire/index.js';
 import { collectResults, runJob, startAgent } from '../helpers/fleet.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
@@ -74,6 +82,11 @@ describe('job-emitted events and inventory', () => {
     const r = await runOn(nc, 'emitter', PC);
     assert.equal(r.status, 'ok');
     assert.deepEqual(r.emitted, { events: 2, invalid: 2 });
+    const shown = await waitFor('the result in the projection', async () => {
+      const res = await s.cli(['results', 'show', r.resultId, '--db', db]);
+      return res.code === 0 ? res.stdout : undefined;
+    });
+    assert.match(shown, /emitted 2, invalid 2/);
 
     const rows = await waitFor('the emitted events on the timeline', async () => {
       const got = await events('disk_low,backup_done');
@@ -146,5 +159,70 @@ describe('job-emitted events and inventory', () => {
     const r = await runOn(nc, 'plain', PC);
     assert.equal(r.status, 'ok');
     assert.equal(r.emitted, undefined);
+  });
+
+  test('an inventory job makes snapshots; the history lists what changed', async () => {
+    const facts = join(s.dir, 'facts.json');
+    await putEmitJob(nc, 'facts', 'inventory: true', `cat '${facts}'`);
+    await writeFile(facts, JSON.stringify({ os: { name: 'linux', kernel: '6.1' }, disks: ['sda'], ram: 8 }));
+    const r1 = await runOn(nc, 'facts', PC);
+    assert.deepEqual(r1.emitted, { events: 1, invalid: 0 });
+    type Snap = { id: string; source: string; jobId: string; data: Record<string, unknown> };
+    const first = await waitFor('the first snapshot', async () => {
+      const res = await s.cli(['inventory', PC, '--db', db, '--json']);
+      return res.code === 0 ? (JSON.parse(res.stdout) as Snap[]) : undefined;
+    });
+    assert.deepEqual(first, [
+      {
+        id: `inv.${r1.requestId}.${PC}`,
+        at: r1.finishedAt,
+        source: 'job',
+        jobId: 'facts',
+        data: { os: { name: 'linux', kernel: '6.1' }, disks: ['sda'], ram: 8 },
+      },
+    ]);
+
+    await writeFile(
+      facts,
+      JSON.stringify({ os: { name: 'linux', kernel: '6.6' }, disks: ['sda', 'sdb'], gpu: 'none' }),
+    );
+    const r2 = await runOn(nc, 'facts', PC);
+    assert.deepEqual(r2.emitted, { events: 1, invalid: 0 });
+    type Entry = { id: string; initial: boolean; changes: unknown[] };
+    const history = await waitFor('the second snapshot', async () => {
+      const h = await s.json<Entry[]>(['inventory', PC, '--history', '--db', db]);
+      return h.length === 2 ? h : undefined;
+    });
+    assert.deepEqual(
+      history.map((e) => [e.id, e.initial]),
+      [
+        [`inv.${r1.requestId}.${PC}`, true],
+        [`inv.${r2.requestId}.${PC}`, false],
+      ],
+    );
+    assert.deepEqual(history[1]?.changes, [
+      { field: 'disks', change: 'changed', from: ['sda'], to: ['sda', 'sdb'] },
+      { field: 'gpu', change: 'added', to: 'none' },
+      { field: 'os.kernel', change: 'changed', from: '6.1', to: '6.6' },
+      { field: 'ram', change: 'removed', from: 8 },
+    ]);
+    const table = await s.cli(['inventory', PC, '--history', '--db', db]);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, /changed\s+os\.kernel\s+6\.1\s+6\.6/);
+
+    // Not one JSON object: the result says so, and no snapshot is made.
+    await writeFile(facts, 'kernel=6.6\n');
+    const r3 = await runOn(nc, 'facts', PC);
+    assert.equal(r3.status, 'ok');
+    assert.deepEqual(r3.emitted, { events: 0, invalid: 1 });
+    await waitFor('the third result in the projection', async () => {
+      return (await s.cli(['results', 'show', r3.resultId, '--db', db])).code === 0;
+    });
+    const last = await jetstreamManager(nc).then((jsm) =>
+      jsm.streams.getMessage(STREAMS.inventory, { last_by_subj: inventorySubject(PC) }),
+    );
+    assert.equal(last?.json<{ id: string }>()?.id, `inv.${r2.requestId}.${PC}`);
+    assert.equal((await s.json<Entry[]>(['inventory', PC, '--history', '--db', db])).length, 2);
+    assert.equal((await s.cli(['inventory', 'pc-nobody', '--db', db])).code, EXIT.notFound);
   });
 });
