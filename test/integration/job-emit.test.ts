@@ -3,7 +3,9 @@
 // reads it back, exactly once even when the same event is published again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -17,7 +19,14 @@ import {
   parseManifestFile,
   type ExecResult,
 } from '../../src/wire/index.js';
-import { collectResults, runJob, startAgent } from '../helpers/fleet.js';
+import {
+  agentReady,
+  collectResults,
+  runJob,
+  spawnAgent,
+  startAgent,
+  type AgentProcess,
+} from '../helpers/fleet.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -154,6 +163,34 @@ describe('job-emitted events and inventory', () => {
     assert.equal((await events('backup_done')).length, 1);
   });
 
+  test('events are read from a spilled stdout too, and at most 10,000 per run', async () => {
+    // 10,003 valid lines (padded past the 256 KiB inline limit), then text.
+    await putEmitJob(
+      nc,
+      'chatty',
+      'emit: events',
+      [
+        'i=1',
+        'while [ $i -le 10003 ]; do',
+        `  echo "{\\"kind\\":\\"tick\\",\\"payload\\":{\\"i\\":$i,\\"pad\\":\\"................\\"}}"`,
+        '  i=$((i+1))',
+        'done',
+        'echo the end',
+      ].join('\n'),
+    );
+    const r = await runOn(nc, 'chatty', PC);
+    assert.equal(r.status, 'ok');
+    assert.ok(r.stdout.object, 'stdout overflowed to the object store');
+    assert.deepEqual(r.emitted, { events: 10_000, invalid: 4, capped: 3 });
+    await waitFor(
+      'the 10,000 ticks on the timeline',
+      async () =>
+        (await s.json<TimelineRow[]>(['events', PC, '--db', db, '--kind', 'tick', '--limit', '20000']))
+          .length === 10_000,
+      { timeoutMs: 30_000 },
+    );
+  });
+
   test('a job without emit publishes nothing from its stdout', async () => {
     await putEmitJob(nc, 'plain', 'tags: []', `echo '{"kind":"should_not_appear"}'`);
     const r = await runOn(nc, 'plain', PC);
@@ -224,5 +261,61 @@ describe('job-emitted events and inventory', () => {
     assert.equal(last?.json<{ id: string }>()?.id, `inv.${r2.requestId}.${PC}`);
     assert.equal((await s.json<Entry[]>(['inventory', PC, '--history', '--db', db])).length, 2);
     assert.equal((await s.cli(['inventory', 'pc-nobody', '--db', db])).code, EXIT.notFound);
+  });
+});
+
+describe('job-emitted events under faults', () => {
+  let s: TestStack;
+  let work: string;
+  const children: AgentProcess[] = [];
+  before(async () => {
+    s = await startStack();
+    work = await mkdtemp(join(tmpdir(), 'baton-emit-faults-'));
+  });
+  after(async () => {
+    for (const c of children) c.child.kill('SIGKILL');
+    await s.stop();
+  });
+
+  test('agent SIGKILLed after the run, before the publish: events and result arrive once', async () => {
+    const nc = await s.server.connect();
+    const PC = 'pc-emit-crash';
+    await putEmitJob(
+      nc,
+      'crashy',
+      'emit: events',
+      `sleep 1\necho '{"kind":"found_it","id":"x1"}'\necho '{"kind":"found_more"}'`,
+    );
+    const dataDir = join(work, 'agent');
+    const first = spawnAgent(s.server.url, PC, dataDir);
+    children.push(first);
+    await agentReady(first);
+    const run = await runJob(nc, 'crashy', [{ kind: 'pc', pcId: PC }]);
+    await waitFor('the script to start', () => existsSync(join(dataDir, 'work', run.requestIds[0]!)));
+    await s.server.kill(); // nothing can be published now
+    const outbox = join(dataDir, 'outbox');
+    await waitFor('the result to be in the outbox', () =>
+      readdirSync(outbox).some((f) => f.endsWith('.json')),
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await s.server.start();
+
+    const second = spawnAgent(s.server.url, PC, dataDir);
+    children.push(second);
+    const nc2 = await s.server.connect();
+    const [r] = await collectResults(nc2, run.requestIds, 1);
+    assert.deepEqual(r?.emitted, { events: 2, invalid: 0 });
+    await waitFor('the outbox to empty', () => !readdirSync(outbox).some((f) => f.endsWith('.json')));
+    // Published before the result, so they are in the stream by now: once each.
+    const c = await jetstream(nc2).consumers.get(STREAMS.obsEvents, { filter_subjects: [obsSubject(PC)] });
+    const kinds: string[] = [];
+    for await (const m of await c.fetch({ max_messages: 100, expires: 1_000 })) {
+      const e = m.json<{ kind: string; source: string }>();
+      if (e.source === 'job') kinds.push(e.kind);
+    }
+    assert.deepEqual(kinds.sort(), ['found_it', 'found_more']);
+    second.child.kill('SIGTERM');
+    await second.exited;
   });
 });
