@@ -24,11 +24,13 @@ import {
   BATON_OUT_STREAM,
   ctlSubject,
   encodeExecResult,
+  encodeInventory,
   encodeObsEvent,
   encodeRunEvent,
   eventSubject,
   heartbeatSubject,
   inlineOutput,
+  inventorySubject,
   obsSubject,
   objectOutput,
   outSubject,
@@ -52,6 +54,7 @@ import {
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { consumerName, ensureExecConsumer } from './exec-consumer.js';
+import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
@@ -93,6 +96,13 @@ export type AgentOptions = {
    * delivered as soon as it is stored whatever this is; shorter only costs broker work per agent.
    */
   idlePullMs?: number;
+  /**
+   * Send the built-in inventory snapshot (os, kernel, cpu, memory, disks) at start and then
+   * every `builtinInventoryIntervalMs`. Default true; the fleet simulator turns it off.
+   */
+  builtinInventory?: boolean;
+  /** Time between built-in inventory snapshots. Default 24 h. */
+  builtinInventoryIntervalMs?: number;
 };
 
 /** Runs `fn` when `signal` aborts, or now when it already has (a listener added late never fires). */
@@ -194,6 +204,7 @@ export class Agent {
     // Heartbeats start after agent_online, so the projector sees the agent's own event before a
     // fresh heartbeat and does not report the same transition again from its side.
     void this.#spawn('heartbeat', this.#heartbeatLoop());
+    if (this.#opts.builtinInventory ?? true) void this.#spawn('inventory', this.#inventoryLoop());
     this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
   }
 
@@ -761,6 +772,34 @@ export class Agent {
       this.#heartbeatWake = new AbortController();
       const wake = AbortSignal.any([signal, this.#heartbeatWake.signal]);
       await delay(this.#config.heartbeatIntervalMs, undefined, { signal: wake }).catch(() => undefined);
+    }
+  }
+
+  /** The built-in snapshot now and every interval; a failed publish is retried after a minute. */
+  async #inventoryLoop(): Promise<void> {
+    const signal = this.#stopping.signal;
+    const interval = this.#opts.builtinInventoryIntervalMs ?? BUILTIN_INVENTORY_INTERVAL_MS;
+    while (!signal.aborted) {
+      let wait = interval;
+      const at = new Date();
+      const id = `inv.builtin.${this.pcId}.${at.getTime()}`;
+      try {
+        const data = await collectBuiltinInventory(resolve(this.#opts.dataDir));
+        const msg = encodeInventory({
+          v: 1,
+          id,
+          pcId: this.pcId,
+          at: at.toISOString(),
+          source: 'builtin',
+          data: data as never,
+        });
+        await this.#js.publish(inventorySubject(this.pcId), msg, { msgID: id });
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#log.warn({ err }, 'built-in inventory not published; retrying');
+        wait = Math.min(interval, 60_000);
+      }
+      await delay(wait, undefined, { signal }).catch(() => undefined);
     }
   }
 

@@ -117,6 +117,7 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
           logger: silentLogger,
           stopGraceMs: 1_000,
           execute,
+          builtinInventory: false, // 10,000 snapshots at start would skew the benchmarks
           ...(nc ? { nc } : {}),
         }),
       );

@@ -191,6 +191,22 @@ describe('job-emitted events and inventory', () => {
     );
   });
 
+  test('the agent sends its built-in inventory at start', async () => {
+    type Snap = { id: string; source: string; jobId: string | null; data: Record<string, unknown> };
+    const builtin = await waitFor('the built-in snapshot', async () => {
+      const res = await s.cli(['inventory', PC, '--db', db, '--json']);
+      return res.code === 0
+        ? (JSON.parse(res.stdout) as Snap[]).find((x) => x.source === 'builtin')
+        : undefined;
+    });
+    assert.equal(builtin.jobId, null);
+    assert.match(builtin.id, new RegExp(`^inv\\.builtin\\.${PC}\\.\\d+$`));
+    for (const key of ['os', 'kernel', 'cpu', 'memory', 'disks']) assert.ok(key in builtin.data, key);
+    assert.ok(Number((builtin.data['memory'] as { totalBytes: number }).totalBytes) > 0);
+    const table = await s.cli(['inventory', PC, '--db', db]);
+    assert.match(table.stdout, /builtin at .*\n[\s\S]*memory\.totalBytes/);
+  });
+
   test('a job without emit publishes nothing from its stdout', async () => {
     await putEmitJob(nc, 'plain', 'tags: []', `echo '{"kind":"should_not_appear"}'`);
     const r = await runOn(nc, 'plain', PC);
@@ -206,7 +222,7 @@ describe('job-emitted events and inventory', () => {
     assert.deepEqual(r1.emitted, { events: 1, invalid: 0 });
     type Snap = { id: string; source: string; jobId: string; data: Record<string, unknown> };
     const first = await waitFor('the first snapshot', async () => {
-      const res = await s.cli(['inventory', PC, '--db', db, '--json']);
+      const res = await s.cli(['inventory', PC, '--job', 'facts', '--db', db, '--json']);
       return res.code === 0 ? (JSON.parse(res.stdout) as Snap[]) : undefined;
     });
     assert.deepEqual(first, [
@@ -227,7 +243,7 @@ describe('job-emitted events and inventory', () => {
     assert.deepEqual(r2.emitted, { events: 1, invalid: 0 });
     type Entry = { id: string; initial: boolean; changes: unknown[] };
     const history = await waitFor('the second snapshot', async () => {
-      const h = await s.json<Entry[]>(['inventory', PC, '--history', '--db', db]);
+      const h = await s.json<Entry[]>(['inventory', PC, '--history', '--job', 'facts', '--db', db]);
       return h.length === 2 ? h : undefined;
     });
     assert.deepEqual(
@@ -243,7 +259,7 @@ describe('job-emitted events and inventory', () => {
       { field: 'os.kernel', change: 'changed', from: '6.1', to: '6.6' },
       { field: 'ram', change: 'removed', from: 8 },
     ]);
-    const table = await s.cli(['inventory', PC, '--history', '--db', db]);
+    const table = await s.cli(['inventory', PC, '--history', '--job', 'facts', '--db', db]);
     assert.equal(table.code, 0);
     assert.match(table.stdout, /changed\s+os\.kernel\s+6\.1\s+6\.6/);
 
@@ -259,7 +275,10 @@ describe('job-emitted events and inventory', () => {
       jsm.streams.getMessage(STREAMS.inventory, { last_by_subj: inventorySubject(PC) }),
     );
     assert.equal(last?.json<{ id: string }>()?.id, `inv.${r2.requestId}.${PC}`);
-    assert.equal((await s.json<Entry[]>(['inventory', PC, '--history', '--db', db])).length, 2);
+    assert.equal(
+      (await s.json<Entry[]>(['inventory', PC, '--history', '--job', 'facts', '--db', db])).length,
+      2,
+    );
     assert.equal((await s.cli(['inventory', 'pc-nobody', '--db', db])).code, EXIT.notFound);
   });
 });
