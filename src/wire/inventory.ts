@@ -16,7 +16,10 @@ export type InventorySource = z.infer<typeof InventorySource>;
 export const Inventory = z
   .object({
     v: WireVersion,
-    /** Unique snapshot id (a `newId()`); also the `Nats-Msg-Id`. */
+    /**
+   * Unique snapshot id, also the `Nats-Msg-Id`: deterministic where a retry must land once
+   * (`inv.<requestId>.<pcId>` for a job's, `inv.builtin.<pcId>.<ms>` for the agent's).
+   */
     id: EventId,
     pcId: PcId,
     /** When the snapshot was taken. */

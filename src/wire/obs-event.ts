@@ -26,7 +26,7 @@ export type KnownObsKind = (typeof OBS_KINDS)[number];
 /** ObsEvent, wire version 1. */
 export const ObsEvent = z.object({
   v: WireVersion,
-  /** Unique event id (a `newId()`); also the `Nats-Msg-Id`. */
+  /** Unique event id, also the `Nats-Msg-Id`; job-emitted events use `jobEventId` (job-output.ts). */
   id: EventId,
   pcId: PcId,
   /** When it happened on the endpoint. */
