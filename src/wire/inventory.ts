@@ -17,9 +17,9 @@ export const Inventory = z
   .object({
     v: WireVersion,
     /**
-   * Unique snapshot id, also the `Nats-Msg-Id`: deterministic where a retry must land once
-   * (`inv.<requestId>.<pcId>` for a job's, `inv.builtin.<pcId>.<ms>` for the agent's).
-   */
+     * Unique snapshot id, also the `Nats-Msg-Id`: deterministic where a retry must land once
+     * (`inv.<requestId>.<pcId>` for a job's, `inv.builtin.<pcId>.<ms>` for the agent's).
+     */
     id: EventId,
     pcId: PcId,
     /** When the snapshot was taken. */
