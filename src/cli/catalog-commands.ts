@@ -309,6 +309,8 @@ export function registerCatalogCommands(program: Command): void {
         ...(m.description ? [`description ${m.description}`] : []),
         ...(m.tags.length ? [`tags        ${m.tags.join(', ')}`] : []),
         `shell       ${m.execute.shell}, timeout ${m.execute.timeoutMs / 1000}s, run as ${m.execute.runAs}${m.execute.cwd ? `, cwd ${m.execute.cwd}` : ''}`,
+        ...(m.emit === 'events' ? ['stdout      emits timeline events (emit: events)'] : []),
+        ...(m.inventory ? ['stdout      is the inventory snapshot (inventory: true)'] : []),
         ...(Object.keys(m.execute.env).length ? [`env         ${Object.entries(m.execute.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
         'script:',
         ...m.execute.script.trimEnd().split('\n').map((l) => `  ${l}`),
