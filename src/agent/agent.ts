@@ -38,6 +38,7 @@ import {
   resultIdFor,
   resultSubject,
   runEventIdFor,
+  RESERVED_JOB_ID,
   type AgentConfig,
   type ExecRequest,
   type ExecResultInput,
@@ -63,7 +64,7 @@ import { Outbox, type OutboxEntry } from './outbox.js';
 import { Slots } from './slots.js';
 
 /** Job id of `baton exec` inline scripts: not a catalog job, so pin and revocation do not apply. */
-export const EXEC_JOB_ID = 'exec';
+export const EXEC_JOB_ID = RESERVED_JOB_ID;
 /** Live output per run is capped; the full output is always in the result. */
 const LIVE_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
 /** Emitted messages published concurrently from one outbox entry. */

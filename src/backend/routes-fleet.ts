@@ -6,6 +6,8 @@ import {
   AgentConfigLayer,
   GroupName,
   PcId,
+  CONFIG_SCOPE_RULE,
+  parseConfigScope,
   scopeKey,
   type AgentConfigKey,
   type ConfigScope,
@@ -28,12 +30,9 @@ const AgentsQuery = z.object({
 
 /** `global`, `group:<name>` or `pc:<id>`. */
 export const Scope = z.string().transform((raw, ctx): ConfigScope => {
-  if (raw === 'global') return { kind: 'global' };
-  const i = raw.indexOf(':');
-  const [kind, name] = [raw.slice(0, i), raw.slice(i + 1)];
-  if (kind === 'group' && GroupName.safeParse(name).success) return { kind: 'group', group: name };
-  if (kind === 'pc' && PcId.safeParse(name).success) return { kind: 'pc', pcId: name };
-  ctx.addIssue({ code: 'custom', message: `'${raw}' is not a scope; use global, group:<name> or pc:<id>` });
+  const scope = parseConfigScope(raw);
+  if (scope) return scope;
+  ctx.addIssue({ code: 'custom', message: `'${raw}' is not a scope; ${CONFIG_SCOPE_RULE}` });
   return z.NEVER;
 });
 

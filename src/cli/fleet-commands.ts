@@ -6,6 +6,8 @@ import {
   AgentConfigLayer,
   GroupName,
   PcId,
+  CONFIG_SCOPE_RULE,
+  parseConfigScope,
   scopeKey,
   type AgentConfigKey,
   type ConfigScope,
@@ -16,11 +18,9 @@ import { formatTable, printJson } from './output.js';
 import { action, globals, withNats } from './runtime.js';
 
 function parseScope(raw: string): ConfigScope {
-  if (raw === 'global') return { kind: 'global' };
-  const [kind, name] = [raw.slice(0, raw.indexOf(':')), raw.slice(raw.indexOf(':') + 1)];
-  if (kind === 'group' && GroupName.safeParse(name).success) return { kind: 'group', group: name };
-  if (kind === 'pc' && PcId.safeParse(name).success) return { kind: 'pc', pcId: name };
-  throw new CliError(`scope: '${raw}' is not a scope; use global, group:<name> or pc:<id>`, EXIT.usage);
+  const scope = parseConfigScope(raw);
+  if (!scope) throw new CliError(`scope: '${raw}' is not a scope; ${CONFIG_SCOPE_RULE}`, EXIT.usage);
+  return scope;
 }
 
 const KEYS = Object.keys(AGENT_CONFIG_DEFAULTS) as AgentConfigKey[];

@@ -2,14 +2,13 @@
 // directly (publishing requests, reading RESULTS), so they work without the backend/projector.
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EXEC_JOB_ID } from '../agent/index.js';
 import {
   JobStore,
+  execScriptJob,
   publishAudit,
   readOutput,
   startExecution,
   watchResults,
-  type JobRecord,
   type StartedExecution,
 } from '../kv/index.js';
 import { ctlSubject, newId, parseDuration, PcId, type ExecResult } from '../wire/index.js';
@@ -140,27 +139,6 @@ async function run(
   });
 }
 
-/** A job record for an inline `baton exec` script: not stored in the catalog. */
-function execJob(shell: string, script: string, timeoutMs: number): JobRecord {
-  return {
-    id: EXEC_JOB_ID,
-    manifest: {
-      kind: 'job',
-      id: EXEC_JOB_ID,
-      version: 'adhoc',
-      tags: [],
-      execute: { shell: shell as 'sh', script, timeoutMs, env: {}, runAs: 'system' },
-    },
-    written: { actor: { kind: 'user', name: 'cli' }, via: 'cli', at: new Date().toISOString() },
-    revision: 1,
-    storedAt: new Date().toISOString(),
-    yaml: null,
-    status: 'ACTIVE',
-    statusRevision: null,
-    pinnedVersion: null,
-  };
-}
-
 /** Exit code of `baton exec` for a result that has no exit code of its own. */
 const STATUS_EXIT: Record<string, number> = {
   timeout: 124,
@@ -211,7 +189,7 @@ async function exec(
     })();
     const actor = cliActor();
     const started = await startExecution(nc, {
-      job: execJob(flags.shell, body, timeoutMs),
+      job: execScriptJob(flags.shell as 'sh', body, timeoutMs, actor.name),
       targets: [{ kind: 'pc', pcId: flags.pc }],
       trigger: { kind: 'adhoc', actor: actor.name },
       actor,

@@ -10,6 +10,7 @@ import {
   execSubject,
   formatTarget,
   newId,
+  RESERVED_JOB_ID,
   requireValidParams,
   type AuditActor,
   type AuditEvent,
@@ -131,3 +132,30 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
   }
   return { execId, requestIds, expectedPcs, deadlineAt, params, receipt };
 }
+
+/**
+ * The job record of an inline `baton exec` script: not stored in the catalog; its id is the one
+ * manifests may not use, and agents skip the pin and revocation checks for it.
+ */
+export function execScriptJob(shell: Shell, script: string, timeoutMs: number, actorName: string): JobRecord {
+  const now = new Date().toISOString();
+  return {
+    id: RESERVED_JOB_ID,
+    manifest: {
+      kind: 'job',
+      id: RESERVED_JOB_ID,
+      version: 'adhoc',
+      tags: [],
+      execute: { shell, script, timeoutMs, env: {}, runAs: 'system' },
+    },
+    written: { actor: { kind: 'user', name: actorName }, via: 'cli', at: now },
+    revision: 1,
+    storedAt: now,
+    yaml: null,
+    status: 'ACTIVE',
+    statusRevision: null,
+    pinnedVersion: null,
+  };
+}
+
+type Shell = JobRecord['manifest']['execute']['shell'];

@@ -24,7 +24,7 @@ export type {
 export { JobStore, StoredJob, WriteStamp, isHumanEdit, jobSummary, stampOf } from './job-store.js';
 export type { DeletedJob, JobRecord, JobStatus, WriteMeta } from './job-store.js';
 export { AgentDirectory, GroupList } from './agent-directory.js';
-export { DEFAULT_ADHOC_DEADLINE_MS, startExecution } from './exec-publisher.js';
+export { DEFAULT_ADHOC_DEADLINE_MS, execScriptJob, startExecution } from './exec-publisher.js';
 export type { StartExecution, StartedExecution } from './exec-publisher.js';
 export { AgentConfigStore } from './agent-config-store.js';
 export type { EffectiveConfig } from './agent-config-store.js';

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 
 import { parseDuration } from './duration.js';
+import { GroupName, PcId } from './ids.js';
 
 const duration = (min: number, max: number) =>
   z.string().refine(
@@ -72,6 +73,19 @@ export function resolveAgentConfig(merged: Required<AgentConfigLayer>): AgentCon
 /** A config scope as a KV key: `global`, `groups.<g>`, `pcs.<pc>`. */
 export type ConfigScope =
   { kind: 'global' } | { kind: 'group'; group: string } | { kind: 'pc'; pcId: string };
+
+/** Parses `global`, `group:<name>` or `pc:<id>`; null when it is none of them (callers say so). */
+export function parseConfigScope(raw: string): ConfigScope | null {
+  if (raw === 'global') return { kind: 'global' };
+  const i = raw.indexOf(':');
+  const [kind, name] = [raw.slice(0, i), raw.slice(i + 1)];
+  if (kind === 'group' && GroupName.safeParse(name).success) return { kind: 'group', group: name };
+  if (kind === 'pc' && PcId.safeParse(name).success) return { kind: 'pc', pcId: name };
+  return null;
+}
+
+/** The rule of {@link parseConfigScope}, for error messages. */
+export const CONFIG_SCOPE_RULE = 'use global, group:<name> or pc:<id>';
 
 export function scopeKey(scope: ConfigScope): string {
   switch (scope.kind) {

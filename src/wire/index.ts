@@ -122,8 +122,10 @@ export type { KnownObsKind, ObsEventInput } from './obs-event.js';
 export {
   AGENT_CONFIG_DEFAULTS,
   AgentConfigLayer,
+  CONFIG_SCOPE_RULE,
   layerKeysFor,
   mergeAgentConfig,
+  parseConfigScope,
   resolveAgentConfig,
   scopeKey,
 } from './agent-config.js';
@@ -134,7 +136,7 @@ export { MANIFEST_KINDS, parseManifestFile, parseManifestFiles } from './manifes
 export type { ManifestKind, ManifestSource, ParsedJob, ParsedManifests, RawDoc } from './manifest-file.js';
 export { manifestIssues } from './manifest-issues.js';
 export { MAX_MANIFEST_BYTES, decodeManifestText } from './manifest-text.js';
-export { JobManifest, JobManifestInput, manifestJsonSchema, toJobManifest } from './manifest.js';
+export { JobManifest, JobManifestInput, RESERVED_JOB_ID, manifestJsonSchema, toJobManifest } from './manifest.js';
 
 export {
   INLINE_OUTPUT_LIMIT,

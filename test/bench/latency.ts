@@ -9,39 +9,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EXEC_JOB_ID } from '../../src/agent/index.js';
-import { startExecution, watchResults, type JobRecord } from '../../src/kv/index.js';
+import { execScriptJob, startExecution, watchResults } from '../../src/kv/index.js';
 import { newId } from '../../src/wire/index.js';
 import { agentReady, spawnAgent } from '../helpers/fleet.js';
 import { percentile, startBenchServer } from './platform.js';
 import { timeFigure, type BenchReport } from './report.js';
-
-function execJob(script: string): JobRecord {
-  return {
-    id: EXEC_JOB_ID,
-    manifest: {
-      kind: 'job',
-      id: EXEC_JOB_ID,
-      version: 'adhoc',
-      tags: [],
-      execute: { shell: 'sh', script, timeoutMs: 60_000, env: {}, runAs: 'system' },
-    },
-    written: { actor: { kind: 'user', name: 'bench' }, via: 'cli', at: new Date().toISOString() },
-    revision: 1,
-    storedAt: new Date().toISOString(),
-    yaml: null,
-    status: 'ACTIVE',
-    statusRevision: null,
-    pinnedVersion: null,
-  };
-}
 
 async function batonExec(nc: NatsConnection, pcId: string): Promise<number> {
   const t0 = performance.now();
   const execId = newId();
   const live = nc.subscribe(`out.${pcId}.${execId}-0`);
   const started = await startExecution(nc, {
-    job: execJob('true'),
+    job: execScriptJob('sh', 'true', 60_000, 'bench'),
     targets: [{ kind: 'pc', pcId }],
     trigger: { kind: 'adhoc', actor: 'bench' },
     actor: { kind: 'user', name: 'bench' },
