@@ -60,6 +60,7 @@ import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
 import type { CapturedStream } from './output-capture.js';
+import { signalTree } from './process-tree.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { Slots } from './slots.js';
 
@@ -641,7 +642,6 @@ export class Agent {
       if (e.state === 'started') {
         if (await this.#outbox.has(resultIdFor(r.requestId, this.pcId))) continue;
         if (e.pid) {
-          const { signalTree } = await import('./process-tree.js');
           signalTree(e.pid, 'SIGKILL'); // an orphan of the crashed agent must not run on unobserved
         }
         const empty = inlineOutput(new Uint8Array());
