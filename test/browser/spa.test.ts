@@ -321,4 +321,18 @@ describe('web UI in Chromium', { timeout: 180_000 }, () => {
     await page.waitForSelector('table[aria-label=executions] tr:has-text("greet")');
     await shot('activity-dark');
   });
+
+  test('with no choice made, the theme follows the system setting', async () => {
+    for (const colorScheme of ['dark', 'light'] as const) {
+      const ctx = await chrome.browser.newContext({ colorScheme });
+      try {
+        const p = await ctx.newPage();
+        await p.goto(`${composed.backend.url}/`);
+        await p.locator('html[data-theme]').waitFor({ state: 'attached' });
+        assert.equal(await p.locator('html').getAttribute('data-theme'), colorScheme);
+      } finally {
+        await ctx.close();
+      }
+    }
+  });
 });

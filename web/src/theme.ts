@@ -11,10 +11,23 @@ export function storedTheme(): Theme {
   }
 }
 
+const systemDark = () => matchMedia('(prefers-color-scheme: dark)');
+let following: Theme = 'system';
+let listening = false;
+
+/**
+ * Sets `data-theme` on <html> to the theme in force (the stylesheet keys its palettes on it
+ * alone) and, while the choice is `system`, follows the system setting as it changes.
+ */
 export function applyTheme(t: Theme): void {
-  const root = document.documentElement;
-  if (t === 'system') delete root.dataset.theme;
-  else root.dataset.theme = t;
+  following = t;
+  document.documentElement.dataset.theme = effectiveTheme(t);
+  if (!listening) {
+    listening = true;
+    systemDark().addEventListener('change', () => {
+      if (following === 'system') document.documentElement.dataset.theme = effectiveTheme('system');
+    });
+  }
   try {
     if (t === 'system') localStorage.removeItem(KEY);
     else localStorage.setItem(KEY, t);
@@ -25,5 +38,5 @@ export function applyTheme(t: Theme): void {
 
 export function effectiveTheme(t: Theme): 'light' | 'dark' {
   if (t !== 'system') return t;
-  return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+  return systemDark().matches ? 'dark' : 'light';
 }
