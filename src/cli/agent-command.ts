@@ -18,6 +18,14 @@ export function defaultPcId(name = hostname()): string {
   return id.slice(0, 128);
 }
 
+/** `--stop-grace`: whole seconds, 0 (kill at once) allowed. */
+function stopGraceSeconds(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CliError(`--stop-grace: '${raw}' is not a whole number of seconds (0 or more)`, EXIT.usage);
+  return n;
+}
+
 export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
@@ -45,7 +53,7 @@ export function registerAgentCommand(program: Command): void {
           dataDir: resolve(flags.dataDir ?? join('.baton', `agent-${pcId}`)),
           ...(flags.creds ? { credsFile: flags.creds } : {}),
           logger: processLogger('baton-agent', { pcId }),
-          stopGraceMs: Number(flags.stopGrace) * 1000,
+          stopGraceMs: stopGraceSeconds(flags.stopGrace) * 1000,
         });
         await agent.start();
         await new Promise<void>((done) => {

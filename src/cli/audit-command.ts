@@ -5,6 +5,7 @@ import type { AuditEvent } from '../wire/index.js';
 import { formatTable, printJson } from './output.js';
 import { projectionDbPath, withReadModel } from './projection-db.js';
 import { action, globals, withNats } from './runtime.js';
+import { parseCount } from './flags.js';
 
 type AuditFlags = { action?: string; target?: string; limit: string; db?: string; stream?: boolean };
 
@@ -33,8 +34,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--stream', 'read the AUDIT stream even when a projection database exists')
     .action(
       action(async function (this: Command, flags: AuditFlags) {
-        const limit = Number(flags.limit);
-        const events = await receipts(this, flags, Number.isInteger(limit) && limit > 0 ? limit : 50);
+        const events = await receipts(this, flags, parseCount('--limit', flags.limit));
         if (globals(this).json) return printJson(events);
         console.log(
           formatTable(events, [

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { flattenInventory, type InventoryChange, type InventoryHistoryEntry } from '../projector/index.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatTable, printJson } from './output.js';
-import { parseCount, withReadModel } from './projection-db.js';
+import { withReadModel } from './projection-db.js';
+import { parseCount } from './flags.js';
 import { action, globals } from './runtime.js';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));

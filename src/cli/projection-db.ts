@@ -61,20 +61,3 @@ export function parseSince(raw: string | undefined, nowMs = Date.now()): string 
     );
   }
 }
-
-/** A positive integer flag. */
-export function parseCount(flag: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new CliError(`${flag}: '${raw}' is not a positive integer`, EXIT.usage);
-  return n;
-}
-
-/** A duration flag in milliseconds. */
-export function parseDurationFlag(flag: string, raw: string): number {
-  try {
-    return parseDuration(raw);
-  } catch (err) {
-    throw new CliError(`${flag}: ${(err as Error).message}`, EXIT.usage, { cause: err });
-  }
-}

@@ -13,7 +13,8 @@ import {
 } from '../projector/index.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatTable, printJson } from './output.js';
-import { parseCount, parseDurationFlag, projectionDbPath } from './projection-db.js';
+import { projectionDbPath } from './projection-db.js';
+import { parseCount, parseDurationFlag } from './flags.js';
 import { action, connection, globals } from './runtime.js';
 
 type ProjectorFlags = {

@@ -11,23 +11,16 @@ import {
   watchResults,
   type StartedExecution,
 } from '../kv/index.js';
-import { ctlSubject, newId, parseDuration, PcId, type ExecResult } from '../wire/index.js';
+import { ctlSubject, newId, PcId, type ExecResult } from '../wire/index.js';
 import { BATON_OUT_EOF, BATON_OUT_SEQ, BATON_OUT_STREAM } from '../wire/index.js';
 import { cliActor } from './actor.js';
+import { parseDurationFlag } from './flags.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatTable, printJson } from './output.js';
 import { action, globals, withNats } from './runtime.js';
 import { parseParams, parseTargets } from './targets.js';
 
 const FINAL_OK = 'ok';
-
-function durationFlag(name: string, raw: string): number {
-  try {
-    return parseDuration(raw);
-  } catch {
-    throw new CliError(`${name}: '${raw}' is not a duration; use forms like 30s, 5m, 1h`, EXIT.usage);
-  }
-}
 
 /** Waits for the results of an execution; resolves when every expected pc answered or the deadline (+ grace) passed. */
 async function waitForExecution(
@@ -70,8 +63,8 @@ async function run(
   const targets = parseTargets(flags.target);
   const params = parseParams(flags.param);
   const json = globals(cmd).json;
-  const waitMs = durationFlag('--timeout', flags.timeout);
-  const deadlineMs = flags.deadline ? durationFlag('--deadline', flags.deadline) : undefined;
+  const waitMs = parseDurationFlag('--timeout', flags.timeout);
+  const deadlineMs = flags.deadline ? parseDurationFlag('--deadline', flags.deadline) : undefined;
   return withNats(cmd, async (nc) => {
     const job = await (await JobStore.open(nc)).require(jobId);
     const actor = cliActor();
@@ -166,8 +159,8 @@ async function exec(
       "exec: give the script after '--', e.g. baton exec --pc web-01 -- 'uptime'",
       EXIT.usage,
     );
-  const timeoutMs = durationFlag('--timeout', flags.timeout);
-  const deadlineMs = durationFlag('--deadline', flags.deadline);
+  const timeoutMs = parseDurationFlag('--timeout', flags.timeout);
+  const deadlineMs = parseDurationFlag('--deadline', flags.deadline);
   return withNats(cmd, async (nc) => {
     const execId = newId();
     const requestId = `${execId}-0`;

@@ -14,7 +14,8 @@ import {
 import { formatTarget, inlineOutputBytes, type ExecTarget, type OutputStream } from '../wire/index.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { formatBytes, formatTable, printJson } from './output.js';
-import { parseCount, parseDurationFlag, parseSince, withReadModel } from './projection-db.js';
+import { parseSince, withReadModel } from './projection-db.js';
+import { parseCount, parseDurationFlag } from './flags.js';
 import { action, globals, withNats } from './runtime.js';
 
 const DB_OPTION = ['--db <path>', 'the projection database (default <data dir>/baton.db)'] as const;

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { RUN_TIMELINE_KINDS, type AgentRow } from '../projector/index.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { formatAge, formatTable, printJson } from './output.js';
-import { parseCount, parseSince, withReadModel } from './projection-db.js';
+import { parseSince, withReadModel } from './projection-db.js';
+import { parseCount } from './flags.js';
 import { action, globals } from './runtime.js';
 
 const DB_OPTION = ['--db <path>', 'the projection database (default <data dir>/baton.db)'] as const;
