@@ -407,21 +407,26 @@ describe('projector: read model through the CLI', () => {
 
   test('presence: agents go online and offline, on the timeline too', async () => {
     const kv = await new Kvm(nc).open(BUCKETS.agentsState);
-    await kv.put(
-      'pc-live',
-      encodeAgentState({
-        v: 1,
-        pcId: 'pc-live',
-        hostname: 'live',
-        os: 'linux',
-        arch: 'x64',
-        agentVersion: '0.1.0',
-        groups: ['lab-a'],
-        startedAt: new Date().toISOString(),
-        lastSeenAt: new Date().toISOString(),
-      }),
-    );
+    // Heartbeats like a live agent (the test projector expects one every 200 ms), until online is
+    // seen; then they stop, as when an agent dies.
+    const startedAt = new Date().toISOString();
+    const heartbeat = () =>
+      kv.put(
+        'pc-live',
+        encodeAgentState({
+          v: 1,
+          pcId: 'pc-live',
+          hostname: 'live',
+          os: 'linux',
+          arch: 'x64',
+          agentVersion: '0.1.0',
+          groups: ['lab-a'],
+          startedAt,
+          lastSeenAt: new Date().toISOString(),
+        }),
+      );
     const online = await waitFor('pc-live online', async () => {
+      await heartbeat();
       const agents = await s.json<{ pcId: string; online: boolean; groups: string[] }[]>([
         'agents',
         'ls',
