@@ -13,6 +13,8 @@ export type {
   AgentView,
   ExecutionStatus,
   ExecutionView,
+  InventoryHistoryView,
+  InventorySnapshotView,
   OutputGroupView,
   ReadModel,
   ResultView,

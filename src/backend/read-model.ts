@@ -43,6 +43,25 @@ export type AgentView = {
 
 export type TimelineView = { at: string; kind: string; id: string };
 
+/** One inventory snapshot: the facts of one source (`builtin`, or the job `jobId`) at `at`. */
+export type InventorySnapshotView = {
+  id: string;
+  at: string;
+  source: string;
+  jobId: string | null;
+  data: Record<string, unknown>;
+};
+
+/** One snapshot compared with the previous one of its source: dotted fields added, removed, changed. */
+export type InventoryHistoryView = {
+  id: string;
+  at: string;
+  source: string;
+  jobId: string | null;
+  initial: boolean;
+  changes: { field: string; change: 'added' | 'removed' | 'changed'; from?: unknown; to?: unknown }[];
+};
+
 export type ReadModel = {
   /** Executions newest first (started_at), filtered; `limit` rows at most. */
   executions(f: {
@@ -60,6 +79,10 @@ export type ReadModel = {
   agent(pcId: string, nowMs: number): AgentView | undefined;
   /** The newest `limit` entries at or after `since`, oldest first. */
   timeline(pcId: string, f: { since?: string; kinds?: string[]; limit?: number }): TimelineView[];
+  /** The latest inventory snapshot of each source of a pc. */
+  inventory(pcId: string): InventorySnapshotView[];
+  /** The newest `limit` snapshots per source, oldest first, each with its changes. */
+  inventoryHistory(pcId: string, f: { limit?: number }): InventoryHistoryView[];
   /** The newest `limit` receipts, oldest first. */
   audit(f: { action?: string; target?: string; limit?: number }): AuditEvent[];
 };

@@ -1,5 +1,5 @@
 // The fleet: agents (paged, filtered), one agent with groups and effective config, group
-// memberships, layered config per scope, and an endpoint's timeline.
+// memberships, layered config per scope, an endpoint's timeline and its inventory.
 import { z } from 'zod';
 import {
   AGENT_CONFIG_DEFAULTS,
@@ -51,6 +51,11 @@ const Events = z.object({
   /** Comma-separated kinds: `agent_online,run_finished`. */
   kind: z.string().max(1000).optional(),
   limit: queryInt(1, 5000, 500),
+});
+
+const InventoryQuery = z.object({
+  /** Snapshots per source in the change history, newest kept. */
+  limit: queryInt(1, 500, 20),
 });
 
 /** Most rows read from the timeline to answer a bounded `until` window. */
@@ -137,6 +142,13 @@ export const fleetRoutes: Route<BackendDeps>[] = [
         details: { changes: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v === undefined ? null : (v as string | number | boolean)])) },
       });
       return { scope: key, layer: (await store.layer(key)).layer, revision: after, receiptId: receipt.id };
+    },
+  }),
+  api({
+    method: 'GET', path: '/api/inventory/:pc', role: 'viewer', tag: 'agents', params: Pc, query: InventoryQuery,
+    summary: "an endpoint's latest inventory snapshot per source, and the field changes between its newest `limit` snapshots per source (oldest first)",
+    async handle({ params, query, deps }) {
+      return { pcId: params.pc, latest: deps.readModel.inventory(params.pc), history: deps.readModel.inventoryHistory(params.pc, { limit: query.limit }) };
     },
   }),
   api({

@@ -38,6 +38,8 @@ export function backendReadModel(rm: ReadModel): BackendReadModel {
     agents: (now) => rm.agents.list(now),
     agent: (pc, now) => rm.agents.get(pc, now),
     timeline: (pc, f) => rm.timeline.timeline(pc, f),
+    inventory: (pc) => rm.inventory.latest(pc),
+    inventoryHistory: (pc, f) => rm.inventory.history(pc, f),
     audit: (f) => rm.audit.list(f),
   };
 }

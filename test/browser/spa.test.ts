@@ -15,7 +15,15 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { BrowserContext, Page } from 'playwright-core';
 import { composeBackend, type ComposedBackend } from '../../src/cli/backend-command.js';
 import { AuthStore, JobStore } from '../../src/kv/index.js';
-import { WIRE_VERSION, encodeObsEvent, newId, obsSubject, parseManifestFile } from '../../src/wire/index.js';
+import {
+  WIRE_VERSION,
+  encodeInventory,
+  encodeObsEvent,
+  inventorySubject,
+  newId,
+  obsSubject,
+  parseManifestFile,
+} from '../../src/wire/index.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { launchChromium, screenshotDir, type TestBrowser } from '../helpers/browser.js';
@@ -295,6 +303,57 @@ describe('web UI in Chromium', { timeout: 180_000 }, () => {
     await page.click('button[aria-pressed]:has-text("15m")');
     await page.waitForSelector('svg.timeline g[data-lane=runs] rect.bar');
     await shot('timeline');
+  });
+
+  test('agent page: the inventory of each source and its change history', async () => {
+    // Two snapshots of an inventory job: nginx upgraded, redis installed, telnet removed.
+    const snapshot = async (at: Date, data: Record<string, Record<string, string>>) => {
+      const id = `inv.browser.${at.getTime()}`;
+      const msg = encodeInventory({
+        v: WIRE_VERSION,
+        id,
+        pcId: PC,
+        at: at.toISOString(),
+        source: 'job',
+        jobId: 'software',
+        data,
+      });
+      await jetstream(nc).publish(inventorySubject(PC), msg, { msgID: id });
+    };
+    const t0 = Date.now() - 60_000;
+    await snapshot(new Date(t0), { packages: { nginx: '1.24.0', telnet: '0.17' } });
+    await snapshot(new Date(t0 + 30_000), { packages: { nginx: '1.26.1', redis: '7.2.4' } });
+    // The page reads the projection; wait until it holds both snapshots and the built-in one.
+    await waitFor(
+      'the projection to hold the inventory',
+      async () => {
+        const inv = await page.evaluate(async (pc) => {
+          const r = await fetch(`/api/inventory/${pc}`);
+          return (await r.json()) as { latest: { source: string }[]; history: unknown[] };
+        }, PC);
+        return inv.latest.length === 2 && inv.history.length >= 3;
+      },
+      { timeoutMs: UI_MS },
+    );
+
+    await go(`/agents/${PC}`);
+    await heading(new RegExp(`agent\\s+${PC}`));
+    // The agent's built-in snapshot first: its host facts as dotted fields.
+    await page.click('[aria-label="inventory source"] button:has-text("builtin")');
+    await page.waitForSelector('table[aria-label=inventory] tr[data-field="os.platform"]');
+    await page.waitForSelector('table[aria-label=inventory] tr[data-field="memory.totalBytes"]');
+    await page.click('[aria-label="inventory source"] button:has-text("job software")');
+    const nginx = page.locator('table[aria-label=inventory] tr[data-field="packages.nginx"] td').nth(1);
+    assert.equal(await nginx.innerText(), '1.26.1');
+    const change = (field: string) =>
+      page.locator(`table[aria-label="inventory changes"] tr[data-field="${field}"]`);
+    assert.deepEqual(await change('packages.nginx').locator('td').allInnerTexts().then((t) => t.slice(1)), [
+      'job software', 'changed', 'packages.nginx', '1.24.0', '1.26.1',
+    ]); // prettier-ignore
+    assert.equal(await change('packages.redis').getAttribute('data-change'), 'added');
+    assert.equal(await change('packages.telnet').getAttribute('data-change'), 'removed');
+    await page.locator('table[aria-label="inventory changes"]').scrollIntoViewIfNeeded();
+    await shot('agent-inventory');
   });
 
   test('the other pages render: dashboard with the run, agents roster, jobs, audit, dark mode', async () => {

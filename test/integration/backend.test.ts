@@ -35,7 +35,7 @@ describe('backend API', () => {
       ['PUT', '/api/jobs/x'], ['POST', '/api/validate'], ['POST', '/api/apply'], ['GET', '/api/schedules'],
       ['POST', '/api/runs'], ['GET', '/api/runs'], ['GET', '/api/runs/x'], ['GET', '/api/results/x'],
       ['GET', '/api/results/x/output'], ['GET', '/api/agents'], ['GET', '/api/agents/pc-api'], ['PUT', '/api/groups/pc-api'],
-      ['GET', '/api/config/global'], ['GET', '/api/events/pc-api'], ['GET', '/api/audit'], ['GET', '/api/freeze'],
+      ['GET', '/api/config/global'], ['GET', '/api/events/pc-api'], ['GET', '/api/inventory/pc-api'], ['GET', '/api/audit'], ['GET', '/api/freeze'],
       ['GET', '/api/nats/status'], ['GET', '/api/dashboard'], ['GET', '/api/stream'], ['GET', '/api/openapi.json'],
     ]; // prettier-ignore
     for (const [method, path] of family) {
@@ -523,6 +523,19 @@ describe('backend API', () => {
     assert.equal((await api.req('GET', '/api/config/nope:x', { token: op })).status, 400);
     const nats = await api.req<{ resources: Json[] }>('GET', '/api/nats/status', { token: op });
     assert.ok(nats.body.resources.some((r) => r['name'] === 'auth'));
+
+    // The agent's built-in inventory snapshot, once the projection has it; none for an unknown pc.
+    type Inv = { latest: { source: string; data: Json }[]; history: { initial: boolean }[] };
+    const inv = await waitFor('the built-in inventory in the projection', async () => {
+      const r = await api.req<Inv>('GET', '/api/inventory/pc-api', { token: api.tokens.viewer });
+      return r.body.latest.length > 0 ? r.body : undefined;
+    });
+    assert.equal(inv.latest[0]!.source, 'builtin');
+    assert.ok('memory' in inv.latest[0]!.data);
+    assert.equal(inv.history[0]!.initial, true);
+    const none = await api.req('GET', '/api/inventory/nobody?limit=5', { token: api.tokens.viewer });
+    assert.deepEqual(none.body, { pcId: 'nobody', latest: [], history: [] });
+    assert.equal((await api.req('GET', '/api/inventory/pc-api?limit=0', { token: op })).status, 400);
   });
 
   test('baton api sends one request with the URL and token of the environment, exit codes by status', async () => {

@@ -250,3 +250,26 @@ export function formatRunTarget(t: unknown): string {
   if (v?.kind === 'pc' && v.pcId) return `pc:${v.pcId}`;
   return JSON.stringify(t);
 }
+
+/** One inventory snapshot of one source (`builtin`, or the job `jobId`). */
+export type InventorySnapshot = {
+  id: string;
+  at: string;
+  source: string;
+  jobId: string | null;
+  data: Record<string, unknown>;
+};
+
+export type InventoryChange = {
+  field: string;
+  change: 'added' | 'removed' | 'changed';
+  from?: unknown;
+  to?: unknown;
+};
+
+/** `GET /api/inventory/:pc`: the latest snapshot per source and the changes between snapshots. */
+export type InventoryView = {
+  pcId: string;
+  latest: InventorySnapshot[];
+  history: (Omit<InventorySnapshot, 'data'> & { initial: boolean; changes: InventoryChange[] })[];
+};

@@ -1,5 +1,5 @@
 // One endpoint: its state, groups (editable by operators), effective config with the layer each
-// value comes from, and its timeline.
+// value comes from, its inventory with the change history, and its timeline.
 import { useState } from 'preact/hooks';
 import type { ApiError } from '../api.js';
 import { api, seg } from '../api.js';
@@ -11,6 +11,7 @@ import type { Agent, AgentDetail } from '../types.js';
 import { useCan } from '../user.js';
 import { Card, Empty, ErrorBox, KeyValues, Loading, PageHeader, Presence } from '../components/ui.js';
 import { EndpointTimeline } from '../components/endpoint-timeline.js';
+import { Inventory } from '../components/inventory.js';
 
 export function AgentPage({ pcId }: { pcId: string }) {
   const d = useApi((s) => api.get<AgentDetail>(`/api/agents/${seg(pcId)}`, {}, s), [pcId]);
@@ -57,6 +58,9 @@ export function AgentPage({ pcId }: { pcId: string }) {
       </div>
       <Card title="Effective config">
         <ConfigTable config={d.data.config} />
+      </Card>
+      <Card title="Inventory">
+        <Inventory pcId={pcId} />
       </Card>
       <Card title="Timeline">
         <EndpointTimeline pcId={pcId} />
