@@ -47,6 +47,7 @@ import {
 import {
   AgentConfigStore,
   AgentDirectory,
+  ArtifactStore,
   BUCKETS,
   OBJECT_STORES,
   STREAMS,
@@ -59,6 +60,7 @@ import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builti
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
+import { ObjectCache, RunRefusal, type PreparedRun } from './object-cache.js';
 import type { CapturedStream } from './output-capture.js';
 import { signalTree } from './process-tree.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
@@ -121,6 +123,7 @@ export class Agent {
   readonly #log: Logger;
   readonly #journal: Journal;
   readonly #outbox: Outbox;
+  readonly #cache: ObjectCache;
   readonly #running = new Map<string, Running>();
   /** Requests being processed by this process (from a delivery or from journal recovery). */
   readonly #claimed = new Set<string>();
@@ -153,6 +156,8 @@ export class Agent {
     const data = resolve(opts.dataDir);
     this.#journal = new Journal(join(data, 'journal'));
     this.#outbox = new Outbox(join(data, 'outbox'));
+    // Stores are opened on first use: most requests carry inline scripts and no packages.
+    this.#cache = new ObjectCache(join(data, 'cache'), (kind) => ArtifactStore.open(this.#nc!, kind));
   }
 
   get config(): AgentConfig {
@@ -484,18 +489,40 @@ export class Agent {
     const abort = new AbortController();
     const startedAt = new Date().toISOString();
     this.#running.set(request.requestId, { request, abort, startedAt });
+    const workDir = join(resolve(this.#opts.dataDir), 'work', request.requestId);
+    // Script object and packages before the journal says started: a crash while fetching leaves
+    // the request accepted, so it is fetched and run after restart (nothing ran yet).
+    let prepared: PreparedRun;
+    try {
+      prepared = await this.#cache.prepare(request, workDir, abort.signal);
+    } catch (err) {
+      this.#running.delete(request.requestId);
+      await rm(workDir, { recursive: true, force: true });
+      if (this.#stopping.signal.aborted) return; // still accepted in the journal: runs after restart
+      const refusal =
+        err instanceof RunRefusal
+          ? err
+          : new RunRefusal('fetch_failed', `cannot prepare the run: ${(err as Error).message}`, {
+              cause: err,
+            });
+      this.#log.warn(
+        { requestId: request.requestId, reason: refusal.reason, err },
+        'run refused before start',
+      );
+      await this.#finish(request, this.#refusedResult(request, refusal), []);
+      return;
+    }
     const entry: JournalEntry = { request, state: 'started', acceptedAt: startedAt, startedAt };
     await this.#journal.put(entry);
     void this.#event('started', request);
-    const workDir = join(resolve(this.#opts.dataDir), 'work', request.requestId);
     let outcome: ExecuteOutcome;
     try {
       outcome = await (this.#opts.execute ?? executeScript)({
         shell: request.script.shell,
-        body: request.script.kind === 'inline' ? request.script.body : '',
+        body: prepared.body,
         workDir,
         ...(request.cwd ? { cwd: request.cwd } : {}),
-        env: this.#scriptEnv(request),
+        env: { ...this.#scriptEnv(request), ...prepared.env },
         timeoutMs: request.timeoutMs,
         maxOutputBytes: this.#config.maxOutputBytes,
         killGraceMs: this.#config.killGraceMs,
@@ -586,6 +613,15 @@ export class Agent {
       pcId: this.pcId,
       jobId: r.jobId,
       jobVersion: r.jobVersion,
+    };
+  }
+
+  /** A run refused before its script started: nothing ran; stderr says why. */
+  #refusedResult(r: ExecRequest, refusal: RunRefusal): ExecResultInput {
+    return {
+      ...this.#skippedResult(r, refusal.reason),
+      status: refusal.reason === 'killed' ? 'killed' : 'error',
+      stderr: inlineOutput(new TextEncoder().encode(`baton: ${refusal.message}; nothing ran\n`)),
     };
   }
 

@@ -30,11 +30,12 @@ const Validate = z.strictObject({
 
 const Apply = Validate.extend({ dryRun: z.boolean().default(false), force: z.boolean().default(false) });
 
-type Row = { kind: 'job' | 'schedule'; id: string; action: string; file: string; revisionBefore: number | null; revision: number | null; changes: string[]; revoked: boolean; reason: string | null; receiptId: string | null }; // prettier-ignore
+type Row = { kind: 'job' | 'schedule'; id: string; action: string; file: string; revisionBefore: number | null; revision: number | null; changes: string[]; revoked: boolean; reason: string | null; receiptId: string | null; missingObjects?: string[] }; // prettier-ignore
 
 const jobRow = (p: PlanItem & { revision?: number | null; receiptId?: string | null }): Row => ({
   kind: 'job', id: p.id, action: p.action, file: `${p.job.file}:${p.job.line}`, revisionBefore: p.baseRevision,
   revision: p.revision ?? null, changes: p.changes, revoked: p.revoked ?? false, reason: p.reason ?? null, receiptId: p.receiptId ?? null,
+  ...(p.missingObjects?.length ? { missingObjects: p.missingObjects } : {}),
 }); // prettier-ignore
 const scheduleRow = (p: SchedulePlanItem & { revision?: number | null; receiptId?: string | null }): Row => ({
   kind: 'schedule', id: p.id, action: p.action, file: `${p.schedule.file}:${p.schedule.line}`, revisionBefore: p.baseRevision,

@@ -47,6 +47,8 @@ type PlanRow = {
   reason: string | null;
   /** Schedules whose params the written job refuses (`schedule 'x': parameter 'y': ...`). */
   warnings: string[];
+  /** Script objects and packages the job names that are not stored yet (`script hello/1`). */
+  missingObjects: string[];
 };
 
 function planRow(p: PlanItem & { revision?: number | null }): PlanRow {
@@ -61,6 +63,7 @@ function planRow(p: PlanItem & { revision?: number | null }): PlanRow {
     revoked: p.revoked ?? false,
     reason: p.reason ?? null,
     warnings: p.action === 'refused' ? [] : (p.brokenSchedules ?? []).map(formatBrokenSchedule),
+    missingObjects: p.missingObjects ?? [],
   };
 }
 
@@ -76,6 +79,7 @@ function scheduleRow(p: SchedulePlanItem & { revision?: number | null }): PlanRo
     revoked: false,
     reason: p.reason ?? null,
     warnings: [],
+    missingObjects: [],
   };
 }
 
@@ -115,6 +119,13 @@ async function apply(cmd: Command, paths: string[], flags: { dryRun?: boolean; f
       for (const r of rows)
         for (const w of r.warnings)
           process.stderr.write(`baton: warning: job '${r.id}' refuses the params of ${w}\n`);
+      for (const r of rows)
+        for (const m of r.missingObjects) {
+          const [kind, ref] = m.split(' ');
+          process.stderr.write(
+            `baton: warning: job '${r.id}': ${kind} '${ref}' is not stored yet; runs of the job are refused until \`baton ${kind}s put ${ref} <file>\`\n`,
+          );
+        }
       if (json)
         return printJson({ dryRun: Boolean(flags.dryRun), applied: title === 'applied', objects: rows });
       console.log(
@@ -312,8 +323,10 @@ export function registerCatalogCommands(program: Command): void {
         ...(m.emit === 'events' ? ['stdout      emits timeline events (emit: events)'] : []),
         ...(m.inventory ? ['stdout      is the inventory snapshot (inventory: true)'] : []),
         ...(Object.keys(m.execute.env).length ? [`env         ${Object.entries(m.execute.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
-        'script:',
-        ...m.execute.script.trimEnd().split('\n').map((l) => `  ${l}`),
+        ...(m.execute.packages?.length ? [`packages    ${m.execute.packages.join(', ')}`] : []),
+        ...(m.execute.scriptObject !== undefined
+          ? [`script      object ${m.execute.scriptObject} (\`baton scripts get ${m.execute.scriptObject}\`)`]
+          : ['script:', ...(m.execute.script ?? '').trimEnd().split('\n').map((l) => `  ${l}`)]),
       ].join('\n')); // prettier-ignore
         const params = paramRows(m);
         if (params.length === 0) return;

@@ -16,6 +16,7 @@ import { registerTimelineCommands } from './timeline-commands.js';
 import { registerInventoryCommand } from './inventory-command.js';
 import { registerBackendCommand } from './backend-command.js';
 import { registerApiCommand } from './api-command.js';
+import { registerArtifactCommands } from './artifact-commands.js';
 import { EXIT } from './exit-codes.js';
 
 const program = new Command('baton')
@@ -36,6 +37,7 @@ const program = new Command('baton')
 registerUp(program);
 registerNatsCommands(program);
 registerCatalogCommands(program);
+registerArtifactCommands(program);
 registerAuditCommand(program);
 registerAgentCommand(program);
 registerRunCommands(program);

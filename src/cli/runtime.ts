@@ -37,6 +37,7 @@ export function classify(err: unknown): { message: string; code: ExitCode } {
     case 'ParamsError':
     case 'WireError':
     case 'ZodError':
+    case 'InvalidInputError':
       return { message: e.message, code: EXIT.usage };
     case 'ConflictError':
       return { message: e.message, code: EXIT.conflict };

@@ -4,6 +4,7 @@
 // (compare-and-swap, refused when the new params newly break a schedule unless forced).
 import type { NatsConnection } from '@nats-io/transport-node';
 import { brokenSchedules, formatBrokenSchedule, type AuditEvent, type ParsedJob } from '../wire/index.js';
+import { ArtifactStore, type ArtifactKind } from './artifact-store.js';
 import { publishAudit } from './audit-log.js';
 import { ConflictError } from './errors.js';
 import { executeApply, planApply, type ApplyInput, type ApplyResult, type PlanItem } from './job-apply.js';
@@ -47,8 +48,39 @@ export async function planCatalogApply(
   // with force reported.
   const after = await schedulesAfterApply(scheduleStore, input.schedules);
   const jobs = await planApply(store, input.jobs, { force: opts.force }, after);
+  await noteMissingObjects(nc, jobs);
   const schedules = await planScheduleApply(scheduleStore, input.schedules, { force: opts.force });
   return { jobs, schedules, refused: [...jobs, ...schedules].filter((p) => p.action === 'refused') };
+}
+
+/** Sets `missingObjects` on the items whose script object or packages are not stored. */
+async function noteMissingObjects(nc: NatsConnection, items: PlanItem[]): Promise<void> {
+  const stores = new Map<ArtifactKind, Promise<ArtifactStore>>();
+  const exists = new Map<string, Promise<boolean>>();
+  const check = (kind: ArtifactKind, ref: string): Promise<boolean> => {
+    const key = `${kind} ${ref}`;
+    let known = exists.get(key);
+    if (!known) {
+      let store = stores.get(kind);
+      if (!store) stores.set(kind, (store = ArtifactStore.open(nc, kind)));
+      known = store.then(async (s) => (await s.info(ref)) !== null);
+      exists.set(key, known);
+    }
+    return known;
+  };
+  for (const item of items) {
+    if (item.action === 'refused') continue;
+    const { execute } = item.job.manifest;
+    const refs: [ArtifactKind, string][] = [
+      ...(execute.scriptObject === undefined
+        ? []
+        : [['script', execute.scriptObject] as [ArtifactKind, string]]),
+      ...(execute.packages ?? []).map((p): [ArtifactKind, string] => ['package', p]),
+    ];
+    const missing: string[] = [];
+    for (const [kind, ref] of refs) if (!(await check(kind, ref))) missing.push(`${kind} ${ref}`);
+    if (missing.length > 0) item.missingObjects = missing;
+  }
 }
 
 /** Writes a plan with no refused objects: jobs first, so a schedule never names an unwritten job. */

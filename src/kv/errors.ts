@@ -14,3 +14,8 @@ export function isRevisionMismatch(err: unknown): boolean {
   const code = typeof e?.apiError === 'function' ? e.apiError().err_code : undefined;
   return code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
 }
+
+/** An input the library refuses before writing anything (a bad reference, not a file). */
+export class InvalidInputError extends Error {
+  override name = 'InvalidInputError';
+}

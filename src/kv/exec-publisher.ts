@@ -2,7 +2,9 @@
 // resolves the targets to the endpoints expected to answer, publishes the `run.start` receipt
 // (which carries them, see wire/run-start.ts), then one ExecRequest per target subject, each with
 // `Nats-Msg-Id` = its request id, so a retried or replicated publish lands once. Parameter
-// values are validated against the job first (ParamsError: nothing is published).
+// values are validated against the job first (ParamsError: nothing is published), and a script
+// object or package the job names is resolved to the sha256 it has now, which every request
+// pins (MissingObjectError: nothing is published).
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import {
@@ -21,6 +23,7 @@ import {
   type Trigger,
 } from '../wire/index.js';
 import { AgentDirectory } from './agent-directory.js';
+import { pinJobObjects } from './artifact-store.js';
 import { publishAudit } from './audit-log.js';
 import { ConflictError } from './errors.js';
 import type { JobRecord } from './job-store.js';
@@ -68,6 +71,7 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
   if (input.targets.length === 0) throw new RangeError('an execution needs at least one target');
   // Before anything is published: a ParamsError leaves no receipt and no request behind.
   const params = requireValidParams(job.id, job.manifest.params, input.params ?? {});
+  const pinned = await pinJobObjects(nc, job.manifest.execute);
   const now = input.now ?? new Date();
   const execId = input.execId ?? newId(now.getTime());
   const base = input.trigger.kind === 'schedule' ? new Date(input.trigger.fireAt) : now;
@@ -87,6 +91,10 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
     deadlineAt,
     trigger: input.trigger,
     params,
+    ...(pinned.script.kind === 'object'
+      ? { scriptObject: { object: pinned.script.object, sha256: pinned.script.sha256 } }
+      : {}),
+    ...(pinned.packages ? { packages: pinned.packages } : {}),
   };
   const receipt = await publishAudit(
     nc,
@@ -114,7 +122,7 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
       jobVersion: m.version,
       jobRevision: job.revision,
       trigger: input.trigger,
-      script: { kind: 'inline', shell: m.execute.shell, body: m.execute.script },
+      script: pinned.script,
       timeoutMs: m.execute.timeoutMs,
       jitterMs: input.jitterMs ?? 0,
       deadlineAt,
@@ -127,6 +135,7 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
       overlap: input.overlap ?? 'allow',
       ...(m.emit === 'events' ? { emit: 'events' as const } : {}),
       ...(m.inventory === true ? { emit: 'inventory' as const } : {}),
+      ...(pinned.packages ? { packages: pinned.packages } : {}),
     };
     await js.publish(execSubject(target), encodeExecRequest(request), { msgID: request.requestId });
   }

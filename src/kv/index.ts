@@ -10,7 +10,19 @@ export { EXEC_MAX_CONSUMERS, topologySpec } from './topology.js';
 export type { ManagedFields, ResourceKind, ResourceSpec, TopologyOptions } from './topology.js';
 export { auditFilter, publishAudit, readAudit, AuditPublishError } from './audit-log.js';
 export type { AuditDraft, AuditQuery } from './audit-log.js';
-export { ConflictError, NotFoundError, isRevisionMismatch } from './errors.js';
+export { ConflictError, InvalidInputError, NotFoundError, isRevisionMismatch } from './errors.js';
+export {
+  ARTIFACT_STORES,
+  ArtifactStore,
+  MissingObjectError,
+  WRITE_CHUNK_BYTES,
+  digestHex,
+  pinJobObjects,
+  requireRef,
+} from './artifact-store.js';
+export type { ArtifactInfo, ArtifactKind } from './artifact-store.js';
+export { fileSource, jobsUsing, putArtifact, removeArtifact, sha256File } from './artifact-writes.js';
+export type { ArtifactPut, ArtifactPutResult } from './artifact-writes.js';
 export { changedPaths, executeApply, planApply, planObject } from './job-apply.js';
 export type {
   ApplyInput,

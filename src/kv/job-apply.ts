@@ -34,6 +34,12 @@ export type PlanItem = {
    * with it the write goes ahead and these are reported (CLI output, the receipt's details).
    */
   brokenSchedules?: BrokenSchedule[];
+  /**
+   * Script objects and packages the job names that are not stored (yet), as `script <ref>` /
+   * `package <ref>`. A warning, not a refusal: objects may be put after the manifest; until then
+   * starting a run of the job fails before anything is published.
+   */
+  missingObjects?: string[];
 };
 
 export type ApplyOptions = { force?: boolean };

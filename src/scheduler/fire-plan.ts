@@ -20,7 +20,9 @@ export type SkipReason =
   | 'job_revoked'
   | 'job_missing'
   /** The schedule's params no longer validate against the job's declarations. */
-  | 'params_invalid';
+  | 'params_invalid'
+  /** The job's script object or a package is not stored (docs/manifests.md). */
+  | 'object_missing';
 
 export type FireDecision =
   | { kind: 'fire'; fireAt: Date; catchUp: boolean }

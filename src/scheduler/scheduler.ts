@@ -6,6 +6,7 @@ import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { KvWatchEntry } from '@nats-io/kv';
 import {
   JobStore,
+  MissingObjectError,
   ScheduleStore,
   SchedulerState,
   isFrozen,
@@ -197,25 +198,32 @@ export class Scheduler {
     // that no longer validate are a recorded skip naming the problem, not a failing retry loop.
     const checked = validateParams(job.manifest.params, sc.params);
     if (!checked.ok) return single('params_invalid', checked.problems.map(formatParamProblem).join('; '));
-    const started = await startExecution(this.#opts.nc, {
-      job,
-      targets: sc.targets,
-      trigger: {
-        kind: 'schedule',
-        actor: this.#opts.name,
-        scheduleId: s.id,
-        fireAt: fireAt.toISOString(),
-        scheduleRevision: s.revision,
-      },
-      actor: { kind: 'scheduler', name: this.#opts.name },
-      source: { via: 'scheduler' },
-      deadlineMs: sc.startingDeadlineMs + lateMs,
-      jitterMs: sc.jitterMs,
-      overlap: sc.overlap,
-      params: sc.params,
-      execId,
-      now: this.#opts.clock.now(),
-    });
+    let started;
+    try {
+      started = await startExecution(this.#opts.nc, {
+        job,
+        targets: sc.targets,
+        trigger: {
+          kind: 'schedule',
+          actor: this.#opts.name,
+          scheduleId: s.id,
+          fireAt: fireAt.toISOString(),
+          scheduleRevision: s.revision,
+        },
+        actor: { kind: 'scheduler', name: this.#opts.name },
+        source: { via: 'scheduler' },
+        deadlineMs: sc.startingDeadlineMs + lateMs,
+        jitterMs: sc.jitterMs,
+        overlap: sc.overlap,
+        params: sc.params,
+        execId,
+        now: this.#opts.clock.now(),
+      });
+    } catch (err) {
+      // Not stored (yet): a recorded skip naming it, like invalid params, not a retry loop.
+      if (err instanceof MissingObjectError) return single('object_missing', err.message);
+      throw err;
+    }
     this.#opts.logger.info(
       {
         schedule: s.id,

@@ -7,6 +7,7 @@ import { decodeMessage, encodeMessage } from './codec.js';
 import { ExecTarget } from './exec-target.js';
 import { NonNegativeInt, Revision, Sha256Hex, Timestamp, WireVersion, oneLine } from './fields.js';
 import { ExecId, JobId, RequestId, ScheduleId } from './ids.js';
+import { MAX_JOB_PACKAGES, PackagePin } from './object-ref.js';
 import { ParamValues } from './params.js';
 
 /** Shells an agent knows how to run a script with. */
@@ -42,7 +43,11 @@ export const Trigger = z.discriminatedUnion('kind', [
 ]);
 export type Trigger = z.infer<typeof Trigger>;
 
-/** The script body: inline in the request, or an object in the `scripts` store pinned by sha256. */
+/**
+ * The script body: inline in the request, or an object in the `scripts` store (`object` is its
+ * `<name>/<version>`) pinned by the sha256 it had when the request was published; the agent
+ * runs it only when the bytes it fetched have that sha256.
+ */
 export const ScriptRef = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('inline'), shell: Shell, body: z.string() }),
   z.object({ kind: z.literal('object'), shell: Shell, object: z.string().min(1), sha256: Sha256Hex }),
@@ -88,6 +93,11 @@ export const ExecRequest = z.object({
   overlap: Overlap.optional(),
   /** From the job's `emit: events` / `inventory: true`; absent: stdout is only output. */
   emit: EmitMode.optional(),
+  /**
+   * App packages the agent downloads (verified against their pinned sha256) before the script
+   * runs; their paths reach the script as `BATON_PACKAGE_<NAME>`. Absent: none.
+   */
+  packages: z.array(PackagePin).max(MAX_JOB_PACKAGES).optional(),
 });
 export type ExecRequest = z.infer<typeof ExecRequest>;
 /** What a writer passes to {@link encodeExecRequest}: defaults may be left out. */

@@ -21,6 +21,11 @@ export type ResultStatus = z.infer<typeof ResultStatus>;
  * - `deadline_passed`: received after `deadlineAt`.
  * - `agent_restarted`: the agent crashed or rebooted while the script ran.
  * - `already_running`: overlap policy `skip` and a previous run is still going.
+ * - `sha256_mismatch`: (error) a script object or package does not have the sha256 pinned in the
+ *   request; nothing ran, stderr names the object, the expected and the actual sha256.
+ * - `object_missing`: (error) a script object or package was removed after the request was
+ *   published; nothing ran.
+ * - `fetch_failed`: (error) a script object or package could not be downloaded; nothing ran.
  */
 export const RESULT_REASONS = [
   'revoked',
@@ -28,6 +33,9 @@ export const RESULT_REASONS = [
   'deadline_passed',
   'agent_restarted',
   'already_running',
+  'sha256_mismatch',
+  'object_missing',
+  'fetch_failed',
 ] as const;
 export type KnownResultReason = (typeof RESULT_REASONS)[number];
 

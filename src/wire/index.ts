@@ -139,6 +139,18 @@ export { MAX_MANIFEST_BYTES, decodeManifestText } from './manifest-text.js';
 export { JobManifest, JobManifestInput, RESERVED_JOB_ID, manifestJsonSchema, toJobManifest } from './manifest.js';
 
 export {
+  FILE_NAME_RULE,
+  MAX_JOB_PACKAGES,
+  MAX_OBJECT_NAME_LENGTH,
+  OBJECT_REF_RULE,
+  ObjectRef,
+  PackageFileName,
+  PackagePin,
+  packageEnvName,
+  parseObjectRef,
+} from './object-ref.js';
+
+export {
   INLINE_OUTPUT_LIMIT,
   InlineOutput,
   OutputObject,

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { WireError } from './errors.js';
 import { RunAs, Shell } from './exec-request.js';
+import { MAX_JOB_PACKAGES, ObjectRef, packageEnvName, parseObjectRef } from './object-ref.js';
 import { ParamDecl, ParamsInput, toParamDecls } from './params.js';
 
 /** Longest job id, version and tag. */
@@ -59,7 +60,20 @@ export const ExecuteInput = z
       .string()
       .min(1, { error: 'must not be empty' })
       .max(MAX_SCRIPT_LENGTH, { error: 'must be at most 1 MiB' })
-      .describe('The script body, run by the shell; a block scalar (|) keeps its lines.'),
+      .optional()
+      .describe(
+        'The script body, run by the shell; a block scalar (|) keeps its lines. Either this or script_object.',
+      ),
+    script_object: ObjectRef.optional().describe(
+      'A script stored with `baton scripts put <name>/<version> <file>`, run instead of an inline script; its sha256 is pinned into each request when a run starts and checked by the agent.',
+    ),
+    packages: z
+      .array(ObjectRef)
+      .max(MAX_JOB_PACKAGES, { error: `at most ${MAX_JOB_PACKAGES} packages are allowed` })
+      .optional()
+      .describe(
+        'App packages (`baton packages put`) the agent downloads before the script runs; the script finds each at $BATON_PACKAGE_<NAME>. Default: none.',
+      ),
     timeout: Timeout,
     cwd: z
       .string()
@@ -77,7 +91,45 @@ export const ExecuteInput = z
       "Account that runs the script: 'system' (the agent's service account) or 'user' (the logged-on user). Default: system.",
     ),
   })
+  // `when`: also checked when other fields are invalid, so a missing script is reported together
+  // with the other problems of the section.
+  .superRefine(checkExecute, { when: () => true })
   .describe('How an agent runs the job.');
+
+/** Exactly one of `script` and `script_object`; packages with distinct names. */
+function checkExecute(value: unknown, ctx: z.RefinementCtx): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const e = value as { script?: unknown; script_object?: unknown; packages?: unknown };
+  if (e.script === undefined && e.script_object === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['script'],
+      message:
+        'required; write the script inline (script) or name a stored one (script_object: <name>/<version>)',
+    });
+  } else if (e.script !== undefined && e.script_object !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['script_object'],
+      message: 'give either script or script_object, not both',
+    });
+  }
+  if (!Array.isArray(e.packages)) return;
+  const seen = new Map<string, string>();
+  for (const [i, ref] of e.packages.entries()) {
+    const parsed = typeof ref === 'string' ? parseObjectRef(ref) : null;
+    if (!parsed) continue;
+    const env = packageEnvName(parsed.name);
+    const first = seen.get(env);
+    if (first === undefined) seen.set(env, ref as string);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: ['packages', i],
+        message: `'${ref as string}' clashes with '${first}': both would be ${env}; a job takes one version of each package`,
+      });
+  }
+}
 
 /**
  * A job manifest as written in YAML (`kind: job`). Unknown keys are errors. Parsing fills in
@@ -144,7 +196,12 @@ export const JobManifest = z.object({
   tags: z.array(z.string()),
   execute: z.object({
     shell: Shell,
-    script: z.string(),
+    /** The inline script; absent when `scriptObject` names a stored one. */
+    script: z.string().optional(),
+    /** `<name>/<version>` in the `scripts` store; absent for an inline script. */
+    scriptObject: z.string().optional(),
+    /** `<name>/<version>` of each app package to fetch; absent: none. */
+    packages: z.array(z.string()).optional(),
     timeoutMs: z.int().min(MIN_TIMEOUT_MS).max(MAX_TIMEOUT_MS),
     cwd: z.string().optional(),
     env: z.record(z.string(), z.string()),
@@ -173,7 +230,11 @@ export function toJobManifest(input: z.output<typeof JobManifestInput>): JobMani
     tags: input.tags,
     execute: {
       shell: execute.shell,
-      script: execute.script,
+      ...(execute.script === undefined ? {} : { script: execute.script }),
+      ...(execute.script_object === undefined ? {} : { scriptObject: execute.script_object }),
+      ...(execute.packages === undefined || execute.packages.length === 0
+        ? {}
+        : { packages: execute.packages }),
       timeoutMs,
       ...(execute.cwd === undefined ? {} : { cwd: execute.cwd }),
       env: execute.env,
@@ -193,10 +254,12 @@ export function toJobManifest(input: z.output<typeof JobManifestInput>): JobMani
  * yaml-language-server at it (`# yaml-language-server: $schema=...`) for completion in editors.
  */
 export function manifestJsonSchema(): Record<string, unknown> {
-  return {
-    ...z.toJSONSchema(JobManifestInput, { target: 'draft-2020-12', io: 'input' }),
-    title: 'baton job manifest',
-  };
+  const schema = z.toJSONSchema(JobManifestInput, { target: 'draft-2020-12', io: 'input' });
+  // The refinement "exactly one of script and script_object" has no JSON Schema of its own.
+  const execute = schema.properties?.['execute'];
+  if (typeof execute === 'object')
+    execute.oneOf = [{ required: ['script'] }, { required: ['script_object'] }];
+  return { ...schema, title: 'baton job manifest' };
 }
 
 /** Milliseconds of a duration string, or undefined when it is not one. */

@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { decodeMessage } from './codec.js';
 import { ExecTarget } from './exec-target.js';
 import { Trigger } from './exec-request.js';
-import { Revision, StringRecord, Timestamp } from './fields.js';
+import { Revision, Sha256Hex, StringRecord, Timestamp } from './fields.js';
 import { ExecId, JobId, PcId, RequestId } from './ids.js';
+import { PackagePin } from './object-ref.js';
 
 export const RunStart = z.object({
   execId: ExecId,
@@ -29,6 +30,10 @@ export const RunStart = z.object({
   trigger: Trigger,
   /** Parameter values of this execution. Default `{}`. */
   params: StringRecord.default({}),
+  /** The script object the requests run, with the sha256 they pin. Absent: an inline script. */
+  scriptObject: z.object({ object: z.string().min(1), sha256: Sha256Hex }).optional(),
+  /** The app packages the requests fetch, each pinned. Absent: none. */
+  packages: z.array(PackagePin).optional(),
 });
 export type RunStart = z.infer<typeof RunStart>;
 export type RunStartInput = z.input<typeof RunStart>;

@@ -16,6 +16,7 @@ interface SchemaNode {
   pattern?: string;
   default?: unknown;
   maxItems?: number;
+  oneOf?: SchemaNode[];
 }
 
 function schema(): SchemaNode & Record<string, unknown> {
@@ -51,12 +52,15 @@ describe('manifestJsonSchema', () => {
     assert.deepEqual(Object.keys(execute?.properties ?? {}), [
       'shell',
       'script',
+      'script_object',
+      'packages',
       'timeout',
       'cwd',
       'env',
       'run_as',
     ]);
-    assert.deepEqual(execute?.required, ['shell', 'script', 'timeout']);
+    assert.deepEqual(execute?.required, ['shell', 'timeout']);
+    assert.deepEqual(execute?.oneOf, [{ required: ['script'] }, { required: ['script_object'] }]);
     assert.deepEqual(execute?.properties?.shell?.enum, ['sh', 'bash', 'pwsh', 'powershell', 'cmd']);
     assert.deepEqual(execute?.properties?.run_as?.enum, ['system', 'user']);
     assert.equal(execute?.properties?.run_as?.default, 'system');

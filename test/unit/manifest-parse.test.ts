@@ -175,8 +175,8 @@ version: 1.0.0
       () => parseManifestFile('# header\n\nkind: job\nid: x\nexecute:\n  shell: sh\n', 'jobs/y.yaml'),
       [
         'jobs/y.yaml:3: version: required',
-        'jobs/y.yaml:5: execute.script: required',
         'jobs/y.yaml:5: execute.timeout: required',
+        'jobs/y.yaml:5: execute.script: required; write the script inline (script) or name a stored one (script_object: <name>/<version>)',
       ],
     );
   });
@@ -365,6 +365,41 @@ describe('parseManifestFiles', () => {
     assert.deepEqual(
       others.map((o) => o.file),
       ['s.yaml'],
+    );
+  });
+});
+
+describe('script objects and packages in manifests', () => {
+  const base = 'kind: job\nid: x\nversion: "1"\nexecute:\n  shell: sh\n  timeout: 30s\n';
+
+  it('stores script_object and packages instead of an inline script', () => {
+    const [parsed] = parseManifestFile(
+      `${base}  script_object: cleanup/1.2.0\n  packages: [tool-cli/2.1, 7zip/23.01]\n`,
+      'jobs/x.yaml',
+    ).jobs;
+    assert.deepEqual(parsed?.manifest.execute, {
+      shell: 'sh',
+      scriptObject: 'cleanup/1.2.0',
+      packages: ['tool-cli/2.1', '7zip/23.01'],
+      timeoutMs: 30_000,
+      env: {},
+      runAs: 'system',
+    });
+  });
+
+  it('refuses both script and script_object, bad references, and two versions of one package', () => {
+    throwsIssues(
+      () =>
+        parseManifestFile(
+          `${base}  script: echo\n  script_object: Cleanup\n  packages: [tool/1, tool/2, 'a/b/c']\n`,
+          'jobs/x.yaml',
+        ),
+      [
+        'jobs/x.yaml:8: execute.script_object: must be <name>/<version>: name [a-z0-9][a-z0-9_.-]*, version [A-Za-z0-9][A-Za-z0-9_.+-]*, each at most 64 characters, e.g. cleanup/1.2.0',
+        'jobs/x.yaml:8: execute.script_object: give either script or script_object, not both',
+        'jobs/x.yaml:9: execute.packages[2]: must be <name>/<version>: name [a-z0-9][a-z0-9_.-]*, version [A-Za-z0-9][A-Za-z0-9_.+-]*, each at most 64 characters, e.g. cleanup/1.2.0',
+        "jobs/x.yaml:9: execute.packages[1]: 'tool/2' clashes with 'tool/1': both would be BATON_PACKAGE_TOOL; a job takes one version of each package",
+      ],
     );
   });
 });

@@ -38,6 +38,8 @@ interface Invalid {
 
 interface Golden {
   name: string;
+  /** Which shape of the message, when it has several goldens. */
+  variant?: string;
   parse: (json: unknown) => unknown;
   encode: (msg: never) => Uint8Array;
   /** Canonical JSON: schema key order, defaults filled in. */
@@ -166,6 +168,20 @@ const GOLDENS: readonly Golden[] = [
       { what: 'zero revision', path: ['revisionAfter'], value: 0 },
     ],
   },
+  {
+    name: 'ExecRequest',
+    variant: 'script object and packages',
+    parse: parseExecRequest,
+    encode: encodeExecRequest,
+    json: `{"v":1,"requestId":"01HWZ3N6Y8P0K6R5T4V3X2W1QA","execId":"01HWZ3N6Y8P0K6R5T4V3X2W1QB","jobId":"install-tool","jobVersion":"2","jobRevision":3,"trigger":{"kind":"adhoc","actor":"alice"},"script":{"kind":"object","shell":"sh","object":"install/2.0.0","sha256":"9ab1f0c14956a7a541b1702be5513b21415c2f42e828bb9cba3eb28114470111"},"timeoutMs":60000,"jitterMs":0,"deadlineAt":"2024-05-01T03:00:00Z","runAs":"system","env":{},"target":{"kind":"all"},"createdAt":"${T}","packages":[{"object":"tool-cli/2.1","sha256":"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","size":314572800,"file":"tool-cli-2.1.tar.gz"}]}`,
+    extraAt: ['packages', 0],
+    invalid: [
+      { what: 'bad package reference', path: ['packages', 0, 'object'], value: 'tool-cli' },
+      { what: 'bad package sha256', path: ['packages', 0, 'sha256'], value: 'ABC' },
+      { what: 'package file name with a separator', path: ['packages', 0, 'file'], value: '../evil.sh' },
+      { what: 'negative package size', path: ['packages', 0, 'size'], value: -1 },
+    ],
+  },
 ];
 
 /** A deep copy of `msg` with `value` set at `path` (deleted when `undefined`). */
@@ -187,7 +203,7 @@ function formatPath(path: Path): string {
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 for (const golden of GOLDENS) {
-  describe(`wire ${golden.name}`, () => {
+  describe(`wire ${golden.name}${golden.variant ? ` (${golden.variant})` : ''}`, () => {
     const msg = JSON.parse(golden.json) as unknown;
 
     it('parses the golden and re-encodes it byte for byte', () => {
