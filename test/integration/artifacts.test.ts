@@ -14,6 +14,7 @@ import {
   readAudit,
   sha256File,
 } from '../../src/kv/index.js';
+import { Scheduler } from '../../src/scheduler/index.js';
 import {
   inlineOutputBytes,
   parseManifestFile,
@@ -23,6 +24,7 @@ import {
 import { BATON_MAIN } from '../helpers/cli.js';
 import { collectResults, runJob, startAgent } from '../helpers/fleet.js';
 import { TEST_TOPOLOGY } from '../helpers/nats-server.js';
+import { waitFor } from '../helpers/wait.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 const out = (r: ExecResult | undefined, which: 'stdout' | 'stderr' = 'stdout') =>
@@ -136,6 +138,32 @@ describe('script objects and app packages', () => {
     );
     const receipts = await readAudit(nc, { action: 'run.start' });
     assert.ok(receipts.events.every((e) => (e.details as { jobId?: string }).jobId !== 'ghost'));
+
+    // A schedule fire records a skip naming the object instead of retrying forever.
+    await writeFile(
+      join(s.dir, 'ghost-often.yaml'),
+      'kind: schedule\nid: ghost-often\njob: ghost\ntarget: { pcs: [pc-x] }\ncron: "*/1 * * * * *"\nstarting_deadline: 1m\n',
+    );
+    assert.equal((await s.cli(['apply', '-f', 'ghost-often.yaml'])).code, 0);
+    const sch = new Scheduler({ nc: await s.server.connect('sched'), logger: { info() {}, error() {} } });
+    await sch.start();
+    try {
+      const skip = await waitFor(
+        'an object_missing skip',
+        async () =>
+          (await readAudit(nc, { action: 'schedule.skip', target: 'ghost-often' })).events.find(
+            (e) => e.details?.['reason'] === 'object_missing',
+          ),
+        { intervalMs: 100 },
+      );
+      assert.match(
+        skip.details?.['message'] as string,
+        /script 'ghost\/1' does not exist in the scripts store/,
+      );
+    } finally {
+      await sch.stop();
+    }
+    assert.equal((await s.cli(['schedules', 'rm', 'ghost-often'])).code, 0);
   });
 
   test('a job gets its packages as verified files: BATON_PACKAGE_<NAME> and BATON_PACKAGES_DIR', async () => {
