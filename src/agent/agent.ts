@@ -6,7 +6,6 @@ import { hostname as osHostname, arch as osArch, platform } from 'node:os';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
@@ -17,7 +16,6 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
 import {
   BATON_OUT_EOF,
   BATON_OUT_SEQ,
@@ -51,11 +49,14 @@ import {
   BUCKETS,
   OBJECT_STORES,
   STREAMS,
+  agentInboxPrefix,
+  consumerName,
+  ensureExecConsumer,
   resultOutputKey,
+  writeObject,
 } from '../kv/index.js';
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
-import { consumerName, ensureExecConsumer } from './exec-consumer.js';
 import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
@@ -78,7 +79,16 @@ export type AgentOptions = {
   servers: string | string[];
   /** Journal, outbox and per-run folders. */
   dataDir: string;
+  /** The agent's own NATS credentials (from enrollment). Default none (an open server). */
   credsFile?: string;
+  /** CA file to verify the server's TLS certificate with. Default none. */
+  caFile?: string;
+  /**
+   * Create the agent's EXEC consumer and move its filters on group changes itself. Only possible
+   * without an identity of its own: with enrolled credentials the platform does it and the agent
+   * only binds (docs/security.md). Default: true without `credsFile`, false with it.
+   */
+  manageConsumer?: boolean;
   logger: Logger;
   /** Reported in heartbeats. Default the package version. */
   agentVersion?: string;
@@ -134,7 +144,6 @@ export class Agent {
   #status!: KV;
   #pins!: KV;
   #states!: KV;
-  #objects!: ObjectStore;
   #configStore!: AgentConfigStore;
   #directory!: AgentDirectory;
   #config!: AgentConfig;
@@ -184,20 +193,22 @@ export class Agent {
         servers: this.#opts.servers,
         name: `baton-agent:${this.pcId}`,
         longRunning: true,
+        inboxPrefix: agentInboxPrefix(this.pcId),
         ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
+        ...(this.#opts.caFile ? { caFile: this.#opts.caFile } : {}),
       }));
     this.#nc = nc;
     this.#js = jetstream(nc);
+    // Every read is a key-scoped direct get: all an enrolled agent's permissions allow.
     const kvm = new Kvm(nc);
-    this.#status = await kvm.open(BUCKETS.scriptStatus);
-    this.#pins = await kvm.open(BUCKETS.scriptCurrent);
-    this.#states = await kvm.open(BUCKETS.agentsState);
-    this.#objects = await new Objm(nc).open(OBJECT_STORES.resultOutput);
-    this.#configStore = await AgentConfigStore.open(nc);
-    this.#directory = await AgentDirectory.open(nc);
+    this.#status = await kvm.open(BUCKETS.scriptStatus, { allow_direct: true });
+    this.#pins = await kvm.open(BUCKETS.scriptCurrent, { allow_direct: true });
+    this.#states = await kvm.open(BUCKETS.agentsState, { allow_direct: true });
+    this.#configStore = await AgentConfigStore.open(nc, { direct: true });
+    this.#directory = await AgentDirectory.open(nc, { direct: true });
     this.#groups = (await this.#directory.groupsOf(this.pcId)).groups;
     await this.#applyConfig();
-    await ensureExecConsumer(await jetstreamManager(nc), this.pcId, this.#groups);
+    await this.#ensureConsumer();
     this.#subscribeControl();
     await this.#recover();
     this.#pullTask = this.#spawn('pull', this.#pullLoop());
@@ -213,6 +224,15 @@ export class Agent {
     void this.#spawn('heartbeat', this.#heartbeatLoop());
     if (this.#opts.builtinInventory ?? true) void this.#spawn('inventory', this.#inventoryLoop());
     this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
+  }
+
+  get #managesConsumer(): boolean {
+    return this.#opts.manageConsumer ?? !this.#opts.credsFile;
+  }
+
+  /** Creates or re-filters the EXEC consumer when this agent manages it; else the platform does. */
+  async #ensureConsumer(): Promise<void> {
+    if (this.#managesConsumer) await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups);
   }
 
   #version(): string {
@@ -261,7 +281,10 @@ export class Agent {
     };
     const subs = [
       nc.subscribe(`$KV.${BUCKETS.agentGroups}.${this.pcId}`, { callback: mark('groups') }),
-      nc.subscribe(`$KV.${BUCKETS.agentConfig}.>`, { callback: mark('config') }),
+      // The layers that apply to this pc (an enrolled agent may not read other pcs' layers).
+      ...['global', 'target_version', `pcs.${this.pcId}`, 'groups.*'].map((key) =>
+        nc.subscribe(`$KV.${BUCKETS.agentConfig}.${key}`, { callback: mark('config') }),
+      ),
     ];
     const status = nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
     void this.#spawn(
@@ -315,7 +338,7 @@ export class Agent {
     const groups = (await this.#directory.groupsOf(this.pcId)).groups;
     if (JSON.stringify(groups) === JSON.stringify(this.#groups)) return;
     this.#groups = groups;
-    await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, groups);
+    await this.#ensureConsumer();
     this.#consumer = null; // its filters changed: fetch it again
     this.#subscribeControl();
     await this.#refreshConfig();
@@ -388,8 +411,8 @@ export class Agent {
         this.#log.warn({ err }, 'pulling requests failed; retrying');
         await delay(1_000, undefined, { signal }).catch(() => undefined);
         if (/not found/i.test((err as Error).message)) {
-          await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups).catch(
-            () => undefined,
+          await this.#ensureConsumer().catch((e: unknown) =>
+            this.#log.warn({ err: e }, 'creating the exec consumer failed; retrying'),
           );
         }
         continue;
@@ -723,10 +746,7 @@ export class Agent {
 
   async #deliver(entry: OutboxEntry): Promise<void> {
     for (const u of entry.uploads) {
-      await this.#objects.put(
-        { name: u.name },
-        Readable.toWeb(createReadStream(u.file)) as ReadableStream<Uint8Array>,
-      );
+      await writeObject(this.#js, OBJECT_STORES.resultOutput, u.name, createReadStream(u.file));
     }
     // Emitted messages first, so whoever sees the result can already find them; in windows, each
     // message deduplicated by its id when a failed delivery is retried.

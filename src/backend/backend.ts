@@ -35,6 +35,7 @@ import { adminRoutes } from './routes-admin.js';
 import { applyRoutes } from './routes-apply.js';
 import { authRoutes } from './routes-auth.js';
 import { fleetRoutes } from './routes-fleet.js';
+import { identityRoutes, type BackendIdentity } from './routes-identity.js';
 import { jobRoutes } from './routes-jobs.js';
 import { runRoutes } from './routes-runs.js';
 import { scheduleRoutes } from './routes-schedules.js';
@@ -56,7 +57,7 @@ const Topics = z.object({
 /** Every route, in the order of docs/api.md. */
 export function backendRoutes(): Route<BackendDeps>[] {
   const routes: Route<BackendDeps>[] = [
-    ...authRoutes, ...jobRoutes, ...applyRoutes, ...scheduleRoutes, ...runRoutes, ...fleetRoutes, ...adminRoutes,
+    ...authRoutes, ...jobRoutes, ...applyRoutes, ...scheduleRoutes, ...runRoutes, ...fleetRoutes, ...identityRoutes, ...adminRoutes,
   ]; // prettier-ignore
   routes.push(
     api({
@@ -99,6 +100,8 @@ export class Backend {
     private readonly nc: NatsConnection,
     private readonly readModel: ReadModel,
     opts: BackendOptions,
+    /** Signs enrolled agents' credentials and revokes them. Default none (those routes answer 503). */
+    private readonly identity: BackendIdentity | null = null,
   ) {
     this.options = resolveBackendOptions(opts);
   }
@@ -132,6 +135,7 @@ export class Backend {
       live,
       limiter: new LoginLimiter(o.loginAttempts, o.loginWindowMs),
       options: o,
+      identity: this.identity,
     };
     live.start();
     const server = createServer((req, res) => void this.#handle(req, res));

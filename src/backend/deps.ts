@@ -8,6 +8,7 @@ import { route, type Caller } from './http.js';
 import type { LiveHub } from './live.js';
 import type { ResolvedBackendOptions } from './options.js';
 import type { ReadModel } from './read-model.js';
+import type { BackendIdentity } from './routes-identity.js';
 
 export type BackendDeps = {
   nc: NatsConnection;
@@ -16,6 +17,8 @@ export type BackendDeps = {
   live: LiveHub;
   limiter: LoginLimiter;
   options: ResolvedBackendOptions;
+  /** The NATS authority for agent enrollment and revocation; null when not configured. */
+  identity: BackendIdentity | null;
 };
 
 /** Route builder bound to the backend's deps. */

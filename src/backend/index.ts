@@ -9,6 +9,7 @@ export type { LiveEvent } from './live.js';
 export { openApiDocument } from './openapi.js';
 export { BACKEND_DEFAULTS, resolveBackendOptions } from './options.js';
 export type { BackendOptions, ResolvedBackendOptions } from './options.js';
+export type { BackendIdentity } from './routes-identity.js';
 export type {
   AgentView,
   ExecutionStatus,

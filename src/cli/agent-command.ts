@@ -1,12 +1,55 @@
-// `baton agent`: runs the endpoint agent in the foreground until SIGINT/SIGTERM.
+// `baton agent`: runs the endpoint agent in the foreground until SIGINT/SIGTERM. With `--enroll
+// <token>` on first start it makes its own key pair, exchanges the token and its public key for its
+// NATS credentials at the backend, and keeps them in `<data dir>/agent.creds` (0600); later starts
+// use that file.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { createUser, decode, fmtCreds } from '@nats-io/jwt';
 import { Agent } from '../agent/index.js';
 import { PcId } from '../wire/index.js';
 import { processLogger } from '../shared/process-logger.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { action, connection } from './runtime.js';
+import { action, connection, globals } from './runtime.js';
+
+/** Where an enrolled agent keeps its credentials. */
+export const AGENT_CREDS_FILE = 'agent.creds';
+
+/** The pc id an agent's credentials were issued for (their `pc:<id>` tag), or null. */
+export function credsPcId(credsFile: string): string | null {
+  const jwt = /-----BEGIN NATS USER JWT-----\s*(\S+)/.exec(readFileSync(credsFile, 'utf8'))?.[1];
+  if (!jwt) return null;
+  const tags = decode<{ tags?: string[] }>(jwt).nats.tags ?? [];
+  return tags.find((t) => t.startsWith('pc:'))?.slice(3) ?? null;
+}
+
+/**
+ * Exchanges an enrollment token for credentials: the key pair is made here and the seed never
+ * leaves this machine; the backend returns the user JWT for the public key. Returns the pc id the
+ * token was made for.
+ */
+export async function enroll(apiUrl: string, token: string, credsFile: string): Promise<string> {
+  const kp = createUser();
+  let res: Response;
+  try {
+    res = await fetch(new URL('/api/enroll', apiUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, publicKey: kp.getPublicKey() }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach the backend at ${apiUrl} to enroll: ${(err as Error).message}`, EXIT.unavailable, { cause: err });
+  }
+  const body = (await res.json().catch(() => ({}))) as { pcId?: string; jwt?: string; message?: string };
+  if (!res.ok || !body.jwt || !body.pcId) {
+    throw new CliError(`enrollment refused (${res.status}): ${body.message ?? 'no credentials in the answer'}`, EXIT.failed);
+  }
+  await writeFile(credsFile, fmtCreds(body.jwt, kp), { mode: 0o600 });
+  return body.pcId;
+} // prettier-ignore
 
 /** The host name as a pc id: lower-cased, anything outside [A-Za-z0-9_-] replaced by '-'. */
 export function defaultPcId(name = hostname()): string {
@@ -32,14 +75,18 @@ export function registerAgentCommand(program: Command): void {
     .description('run the endpoint agent (foreground; SIGTERM stops it gracefully)')
     .option('--pc-id <id>', "this endpoint's id (default: the host name)")
     .option('--data-dir <dir>', 'journal, outbox and work folders (default .baton/agent-<pc-id>)')
-    .option('--creds <file>', 'NATS credentials file')
+    .option('--enroll <token>', 'first start: exchange this enrollment token for credentials (needs --api)')
     .option('--stop-grace <seconds>', 'time running scripts get to finish on stop', '30')
+    .addHelpText(
+      'after',
+      `\nCredentials: the global --creds <file>, else <data dir>/${AGENT_CREDS_FILE} when it exists (written by --enroll), else none.`,
+    )
     .action(
       action(async function (
         this: Command,
-        flags: { pcId?: string; dataDir?: string; creds?: string; stopGrace: string },
+        flags: { pcId?: string; dataDir?: string; enroll?: string; stopGrace: string },
       ) {
-        const pcId = flags.pcId ?? defaultPcId();
+        let pcId = flags.pcId ?? defaultPcId();
         if (!PcId.safeParse(pcId).success) {
           throw new CliError(
             `--pc-id: '${pcId}' is not a valid pc id (letters, digits, '_' and '-', max 128)`,
@@ -47,11 +94,27 @@ export function registerAgentCommand(program: Command): void {
           );
         }
         const conn = connection(this);
+        const dataDir = resolve(flags.dataDir ?? join('.baton', `agent-${pcId}`));
+        await mkdir(dataDir, { recursive: true });
+        // Not the context file's credentials: those are the operator's, never an agent's.
+        let credsFile = globals(this).creds ?? null;
+        const own = join(dataDir, AGENT_CREDS_FILE);
+        if (!credsFile && flags.enroll && !existsSync(own)) {
+          if (!conn.apiUrl) throw new CliError('--enroll needs the backend URL: pass --api <url> or set BATON_API_URL', EXIT.usage);
+          const enrolledAs = await enroll(conn.apiUrl, flags.enroll, own);
+          if (flags.pcId && enrolledAs !== flags.pcId)
+            throw new CliError(`the token was made for '${enrolledAs}', not '${flags.pcId}'`, EXIT.usage);
+          pcId = enrolledAs;
+        }
+        if (!credsFile && existsSync(own)) credsFile = own;
+        // Credentials speak for one pc: run as that pc unless told otherwise (then the server decides).
+        if (credsFile && !flags.pcId) pcId = credsPcId(credsFile) ?? pcId;
         const agent = new Agent({
           pcId,
           servers: conn.natsUrl,
-          dataDir: resolve(flags.dataDir ?? join('.baton', `agent-${pcId}`)),
-          ...(flags.creds ? { credsFile: flags.creds } : {}),
+          dataDir,
+          ...(credsFile ? { credsFile } : {}),
+          ...(conn.caFile ? { caFile: conn.caFile } : {}),
           logger: processLogger('baton-agent', { pcId }),
           stopGraceMs: stopGraceSeconds(flags.stopGrace) * 1000,
         });

@@ -7,8 +7,13 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Backend, BACKEND_DEFAULTS, type ReadModel as BackendReadModel } from '../backend/index.js';
-import { ensureTopology } from '../kv/index.js';
+import {
+  Backend,
+  BACKEND_DEFAULTS,
+  type BackendIdentity,
+  type ReadModel as BackendReadModel,
+} from '../backend/index.js';
+import { Authority, ensureTopology } from '../kv/index.js';
 import { DbLockedError, Projector, ReadModel } from '../projector/index.js';
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
@@ -17,7 +22,8 @@ import { processLogger } from '../shared/process-logger.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { topologyOptions } from './nats-commands.js';
 import { contextDataDir } from './projection-db.js';
-import { action, connection } from './runtime.js';
+import { action, connection, natsOptions } from './runtime.js';
+import type { ResolvedConnection } from './context.js';
 
 export const BACKEND_DB_FILE = 'backend.db';
 
@@ -53,7 +59,33 @@ export type ComposeOptions = {
   webDir?: string;
   heartbeatMs?: number;
   logger: Logger;
+  /** Enables agent enrollment and revocation. Default none. */
+  identity?: BackendIdentity | null;
 };
+
+/**
+ * The backend's identity powers from an authority folder: it signs enrolled agents' JWTs with the
+ * account signing key and revokes through the system user (a short connection per revocation).
+ */
+export async function backendIdentity(conn: ResolvedConnection): Promise<BackendIdentity | null> {
+  if (!conn.authorityDir) return null;
+  const authority = await Authority.open(resolve(conn.authorityDir));
+  return {
+    authority,
+    async withSystem(fn) {
+      const sys = await connectNats({
+        ...natsOptions(conn),
+        credsFile: authority.systemUserCredsFile,
+        name: 'baton-backend-system',
+      });
+      try {
+        return await fn(sys);
+      } finally {
+        await sys.drain().catch(() => sys.close());
+      }
+    },
+  };
+}
 
 export type ComposedBackend = {
   backend: Backend;
@@ -76,7 +108,7 @@ export async function composeBackend(nc: NatsConnection, o: ComposeOptions): Pro
   const readModel = ReadModel.open(o.dbPath);
   const backend = new Backend(nc, backendReadModel(readModel), {
     host: o.host, port: o.port, webDir: o.webDir ?? join(projectRoot(), 'dist', 'web'), version: batonVersion(), logger: o.logger,
-  }); // prettier-ignore
+  }, o.identity ?? null); // prettier-ignore
   try {
     await backend.start();
   } catch (err) {
@@ -118,7 +150,9 @@ export function registerBackendCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: '${flags.port}' is not a port (0..65535)`, EXIT.usage);
       const dbPath = resolve(flags.db ?? join(contextDataDir(), BACKEND_DB_FILE));
       const logger = processLogger('baton-backend', { db: dbPath });
-      const nc = await connectNats({ servers: connection(this).natsUrl, name: 'baton-backend', longRunning: true });
+      const conn = connection(this);
+      const identity = await backendIdentity(conn);
+      const nc = await connectNats({ ...natsOptions(conn), name: 'baton-backend', longRunning: true });
       const stopped = new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
@@ -127,7 +161,7 @@ export function registerBackendCommand(program: Command): void {
       try {
         if (flags.setup) await ensureTopology(nc, topologyOptions({}));
         composed = await composeBackend(nc, {
-          dbPath, instance: flags.instance, host: flags.host, port, logger, ...(flags.web ? { webDir: resolve(flags.web) } : {}),
+          dbPath, instance: flags.instance, host: flags.host, port, logger, identity, ...(flags.web ? { webDir: resolve(flags.web) } : {}),
         }).catch((err: unknown) => {
           if (err instanceof DbLockedError) throw new CliError(err.message, EXIT.conflict, { cause: err });
           if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`port ${port} on ${flags.host} is taken; pass --port`, EXIT.unavailable, { cause: err });

@@ -15,19 +15,35 @@ export const BatonContext = z.object({
   natsUrl: z.string(),
   apiUrl: z.string().nullable().default(null),
   token: z.string().nullable().default(null),
+  /** The operator's NATS credentials (`<dataDir>/creds/admin.creds`). */
+  credsFile: z.string().nullable().default(null),
+  /** CA of the server's TLS certificate, when `baton up --tls`. */
+  caFile: z.string().nullable().default(null),
+  /** The NATS authority folder (keys that sign and revoke agent identities). */
+  authorityDir: z.string().nullable().default(null),
   dataDir: z.string(),
   pid: z.number().int(),
   startedAt: z.string(),
 });
 export type BatonContext = z.infer<typeof BatonContext>;
 
-export type ConnectionFlags = { server?: string; api?: string; token?: string };
+export type ConnectionFlags = {
+  server?: string;
+  api?: string;
+  token?: string;
+  creds?: string;
+  ca?: string;
+  authority?: string;
+};
 export type ResolvedConnection = {
   natsUrl: string;
   apiUrl: string | null;
   token: string | null;
+  credsFile: string | null;
+  caFile: string | null;
+  authorityDir: string | null;
   /** Where each value came from, for `baton context` and error messages. */
-  from: { nats: string; api: string; token: string };
+  from: { nats: string; api: string; token: string; creds: string; ca: string; authority: string };
   contextFile: string | null;
 };
 
@@ -85,5 +101,11 @@ export function resolveConnection(
   const [natsUrl, nats] = pick(flags.server, 'BATON_NATS_URL', ctx?.natsUrl, DEFAULT_NATS_URL);
   const [apiUrl, api] = pick<string | null>(flags.api, 'BATON_API_URL', ctx?.apiUrl, null);
   const [token, tokenFrom] = pick<string | null>(flags.token, 'BATON_TOKEN', ctx?.token, null);
-  return { natsUrl, apiUrl, token, from: { nats, api, token: tokenFrom }, contextFile };
+  const [credsFile, creds] = pick<string | null>(flags.creds, 'BATON_NATS_CREDS', ctx?.credsFile, null);
+  const [caFile, ca] = pick<string | null>(flags.ca, 'BATON_NATS_CA', ctx?.caFile, null);
+  const [authorityDir, authority] = pick<string | null>(flags.authority, 'BATON_AUTHORITY', ctx?.authorityDir, null);
+  return {
+    natsUrl, apiUrl, token, credsFile, caFile, authorityDir, contextFile,
+    from: { nats, api, token: tokenFrom, creds, ca, authority },
+  }; // prettier-ignore
 }

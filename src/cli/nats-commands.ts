@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ensureTlsFiles } from '../shared/tls.js';
 import { ensureNatsServer } from '../shared/nats-binary.js';
 import {
   DEFAULT_LIMITS,
@@ -45,6 +47,22 @@ export function registerNatsCommands(program: Command): void {
         const bin = await ensureNatsServer((line) => process.stderr.write(`${line}\n`));
         if (globals(this).json) printJson(bin);
         else console.log(`nats-server ${bin.version} at ${bin.path} (${bin.source})`);
+      }),
+    );
+
+  nats
+    .command('tls')
+    .description('make a private CA and a nats-server certificate (openssl; kept if they exist)')
+    .option('--dir <dir>', 'where the files go', '.baton/tls')
+    .option('--host <names...>', 'DNS names and IP addresses the certificate is for', ['localhost', '127.0.0.1', '::1'])
+    .action(
+      action(async function (this: Command, flags: { dir: string; host: string[] }) {
+        const files = await ensureTlsFiles(resolve(flags.dir), flags.host);
+        if (globals(this).json) return printJson(files);
+        console.log(`CA certificate  ${files.caFile}   (give this to agents: --ca)`);
+        console.log(`server cert     ${files.certFile}`);
+        console.log(`server key      ${files.keyFile}`);
+        console.log(`CA key          ${files.caKeyFile}   (keep it safe; only needed to issue certificates)`);
       }),
     );
 

@@ -15,7 +15,7 @@ import { CliError, EXIT } from './exit-codes.js';
 import { formatTable, printJson } from './output.js';
 import { projectionDbPath } from './projection-db.js';
 import { parseCount, parseDurationFlag } from './flags.js';
-import { action, connection, globals } from './runtime.js';
+import { action, connection, globals, natsOptions } from './runtime.js';
 
 type ProjectorFlags = {
   db?: string;
@@ -79,7 +79,7 @@ export function registerProjectorCommands(program: Command): void {
       action(async function (this: Command, flags: ProjectorFlags) {
         const opts = options(flags);
         const nc = await connectNats({
-          servers: connection(this).natsUrl,
+          ...natsOptions(connection(this)),
           name: 'baton-projector',
           longRunning: true,
         });
@@ -105,7 +105,7 @@ export function registerProjectorCommands(program: Command): void {
       action(async function (this: Command, flags: { db?: string; instance: string; timeout: string }) {
         const dbPath = projectionDbPath(flags.db);
         const timeoutMs = parseDurationFlag('--timeout', flags.timeout);
-        const nc = await connectNats({ servers: connection(this).natsUrl, name: 'baton-projector-rebuild' });
+        const nc = await connectNats({ ...natsOptions(connection(this)), name: 'baton-projector-rebuild' });
         try {
           const report = await rebuildProjection(nc, { dbPath, instance: flags.instance, timeoutMs }).catch(
             lockedToConflict,

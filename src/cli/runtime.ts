@@ -5,7 +5,15 @@ import { connectNats, NatsConnectError } from '../shared/connect.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { resolveConnection, type ResolvedConnection } from './context.js';
 
-export type GlobalFlags = { server?: string; api?: string; token?: string; json?: boolean };
+export type GlobalFlags = {
+  server?: string;
+  api?: string;
+  token?: string;
+  creds?: string;
+  ca?: string;
+  authority?: string;
+  json?: boolean;
+};
 
 export function globals(cmd: Command): GlobalFlags {
   return cmd.optsWithGlobals<GlobalFlags>();
@@ -13,13 +21,24 @@ export function globals(cmd: Command): GlobalFlags {
 
 export function connection(cmd: Command): ResolvedConnection {
   const g = globals(cmd);
-  return resolveConnection({ server: g.server, api: g.api, token: g.token });
+  return resolveConnection({
+    server: g.server, api: g.api, token: g.token, creds: g.creds, ca: g.ca, authority: g.authority,
+  }); // prettier-ignore
+}
+
+/** Connection options of `connectNats` for a resolved connection: URL(s), credentials, CA. */
+export function natsOptions(conn: ResolvedConnection): { servers: string; credsFile?: string; caFile?: string } {
+  return {
+    servers: conn.natsUrl,
+    ...(conn.credsFile ? { credsFile: conn.credsFile } : {}),
+    ...(conn.caFile ? { caFile: conn.caFile } : {}),
+  };
 }
 
 /** Connects for one CLI call (fail fast, no endless reconnect), runs `fn`, then drains. */
 export async function withNats<T>(cmd: Command, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
   const conn = connection(cmd);
-  const nc = await connectNats({ servers: conn.natsUrl, name: 'baton-cli', timeoutMs: 5_000 });
+  const nc = await connectNats({ ...natsOptions(conn), name: 'baton-cli', timeoutMs: 5_000 });
   try {
     return await fn(nc);
   } finally {
@@ -43,6 +62,9 @@ export function classify(err: unknown): { message: string; code: ExitCode } {
       return { message: e.message, code: EXIT.conflict };
     case 'NotFoundError':
       return { message: e.message, code: EXIT.notFound };
+    case 'EnrollmentError':
+      return { message: e.message, code: EXIT.failed };
+    case 'AuthorityError':
     case 'NatsBinaryError':
     case 'NatsProcessError':
       return { message: e.message, code: EXIT.unavailable };

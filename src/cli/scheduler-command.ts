@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { connectNats } from '../shared/connect.js';
 import { Scheduler } from '../scheduler/index.js';
-import { action, connection } from './runtime.js';
+import { action, connection, natsOptions } from './runtime.js';
 
 export function registerSchedulerCommand(program: Command): void {
   program
@@ -17,7 +17,7 @@ export function registerSchedulerCommand(program: Command): void {
         const logger = pino({ name: 'baton-scheduler', level: process.env['BATON_LOG_LEVEL'] ?? 'info' });
         const conn = connection(this);
         const nc = await connectNats({
-          servers: conn.natsUrl,
+          ...natsOptions(conn),
           name: `baton-${flags.name}`,
           longRunning: true,
         });

@@ -7,6 +7,7 @@ import { formatAge, formatTable, printJson } from './output.js';
 import { parseSince, withReadModel } from './projection-db.js';
 import { parseCount } from './flags.js';
 import { action, globals } from './runtime.js';
+import { registerIdentityCommands } from './identity-commands.js';
 
 const DB_OPTION = ['--db <path>', 'the projection database (default <data dir>/baton.db)'] as const;
 
@@ -15,7 +16,8 @@ const ago = (at: string, now: number) => `${formatAge(now - Date.parse(at))} ago
 export function registerTimelineCommands(program: Command): void {
   const agents = program
     .command('agents')
-    .description('endpoints: online/offline, version, groups (from the projection)');
+    .description('endpoints: online/offline, version, groups; enrollment and revocation');
+  registerIdentityCommands(agents);
   agents
     .command('ls')
     .description('every agent that reported state')

@@ -1,6 +1,8 @@
-// `baton up`: the embedded default. Starts nats-server (JetStream, loopback, data in .baton/),
-// bootstraps the topology, starts the platform processes, writes the context file other commands
-// read, and stops everything cleanly on Ctrl-C. Data survives restarts.
+// `baton up`: the embedded default. Starts nats-server (JetStream, loopback, data in .baton/) in the
+// secure mode (NATS JWT auth: every platform process and the local agent with its own identity,
+// secure-stack.ts; TLS with --tls), bootstraps the topology, starts the platform processes, writes
+// the context file other commands read, and stops everything cleanly on Ctrl-C. Data survives
+// restarts.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +14,6 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../shared/connect.js';
 import { ensureNatsServer } from '../shared/nats-binary.js';
 import { startNatsProcess, type NatsProcess } from '../shared/nats-process.js';
-import { bundledNatsConfig } from '../shared/paths.js';
 import { AuthStore, ensureTopology } from '../kv/index.js';
 import { CONTEXT_FILE, DEFAULT_DATA_DIR, readContextFile, type BatonContext } from './context.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -20,6 +21,13 @@ import { topologyOptions } from './nats-commands.js';
 import { action } from './runtime.js';
 import { defaultPcId } from './agent-command.js';
 import { Service, type ServiceEvent, type ServiceSpec } from './supervisor.js';
+import {
+  authorityPath,
+  credsPath,
+  ensureLocalAgentCreds,
+  localAgentCredsPath,
+  prepareSecureStack,
+} from './secure-stack.js';
 
 export type UpFlags = {
   dataDir: string;
@@ -27,6 +35,7 @@ export type UpFlags = {
   apiPort: string;
   replicas?: string;
   limitScale?: string;
+  tls?: boolean;
 };
 
 function isAlive(pid: number): boolean {
@@ -88,39 +97,30 @@ async function firstAdmin(nc: NatsConnection, dataDir: string): Promise<{ passwo
  */
 export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec[] {
   const api = ctx.apiUrl ? new URL(ctx.apiUrl) : null;
+  // Each process gets its own NATS identity (and the CA with TLS); global flags go before the verb.
+  const baton = (role: 'scheduler' | 'projector' | 'backend' | null) => [
+    fileURLToPath(new URL('./main.js', import.meta.url)),
+    '--server', ctx.natsUrl,
+    '--creds', role ? credsPath(ctx.dataDir, role) : localAgentCredsPath(ctx.dataDir),
+    ...(ctx.caFile ? ['--ca', ctx.caFile] : []),
+  ]; // prettier-ignore
   return [
     {
       name: 'scheduler',
       command: process.execPath,
-      args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'scheduler', '--server', ctx.natsUrl],
+      args: [...baton('scheduler'), 'scheduler'],
       logFile: join(logDir, 'scheduler.log'),
     },
     {
       name: 'agent',
       command: process.execPath,
-      args: [
-        fileURLToPath(new URL('./main.js', import.meta.url)),
-        'agent',
-        '--pc-id',
-        defaultPcId(),
-        '--data-dir',
-        join(ctx.dataDir, 'agent'),
-        '--server',
-        ctx.natsUrl,
-      ],
+      args: [...baton(null), 'agent', '--pc-id', defaultPcId(), '--data-dir', join(ctx.dataDir, 'agent')],
       logFile: join(logDir, 'agent.log'),
     },
     {
       name: 'projector',
       command: process.execPath,
-      args: [
-        fileURLToPath(new URL('./main.js', import.meta.url)),
-        'projector',
-        '--db',
-        join(ctx.dataDir, 'baton.db'),
-        '--server',
-        ctx.natsUrl,
-      ],
+      args: [...baton('projector'), 'projector', '--db', join(ctx.dataDir, 'baton.db')],
       logFile: join(logDir, 'projector.log'),
     },
     ...(api
@@ -129,7 +129,8 @@ export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec
             name: 'backend',
             command: process.execPath,
             args: [
-              fileURLToPath(new URL('./main.js', import.meta.url)),
+              ...baton('backend'),
+              ...(ctx.authorityDir ? ['--authority', ctx.authorityDir] : []),
               'backend',
               '--host',
               api.hostname,
@@ -138,8 +139,6 @@ export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec
               '--db',
               join(ctx.dataDir, 'backend.db'),
               '--no-setup',
-              '--server',
-              ctx.natsUrl,
             ],
             logFile: join(logDir, 'backend.log'),
           },
@@ -150,11 +149,11 @@ export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function startNats(binary: string, dataDir: string, port: number): Promise<NatsProcess> {
+async function startNats(binary: string, configFile: string, dataDir: string, port: number): Promise<NatsProcess> {
   try {
     return await startNatsProcess({
       binary,
-      configFile: bundledNatsConfig(),
+      configFile,
       storeDir: join(dataDir, 'nats'),
       runDir: join(dataDir, 'run'),
       port,
@@ -188,9 +187,19 @@ export async function up(flags: UpFlags): Promise<void> {
   await mkdir(join(dataDir, 'logs'), { recursive: true });
 
   const bin = await ensureNatsServer((line) => say(`  ${line}`));
-  let nats = await startNats(bin.path, dataDir, port);
-  const nc: NatsConnection = await connectNats({ servers: nats.url, name: 'baton-up', longRunning: true });
+  const secure = await prepareSecureStack(dataDir, { tls: flags.tls === true });
+  const caFile = secure.tls?.caFile ?? null;
+  let nats = await startNats(bin.path, secure.configFile, dataDir, port);
+  const nc: NatsConnection = await connectNats({
+    servers: nats.url,
+    name: 'baton-up',
+    longRunning: true,
+    credsFile: credsPath(dataDir, 'admin'),
+    ...(caFile ? { caFile } : {}),
+  });
   const changes = await ensureTopology(nc, topo);
+  const pcId = defaultPcId();
+  await ensureLocalAgentCreds(nc, secure.authority, dataDir, pcId);
   const created = changes.filter((c) => c.action === 'created').length;
   const updated = changes.filter((c) => c.action === 'updated').length;
 
@@ -201,6 +210,9 @@ export async function up(flags: UpFlags): Promise<void> {
     natsUrl: nats.url,
     apiUrl,
     token: admin.token,
+    credsFile: credsPath(dataDir, 'admin'),
+    caFile,
+    authorityDir: authorityPath(dataDir),
     dataDir,
     pid: process.pid,
     startedAt: new Date().toISOString(),
@@ -217,6 +229,7 @@ export async function up(flags: UpFlags): Promise<void> {
   say(`baton is up (data in ${dataDir})`);
   say(`  nats-server ${bin.version}  ${nats.url}  (log: ${join(dataDir, 'logs', 'nats-server.log')})`);
   say(`  topology    ${changes.length} resources: ${created} created, ${updated} updated`);
+  say(`  security    NATS JWT auth, one identity per process and for agent ${pcId}; TLS ${caFile ? `on (CA ${caFile})` : 'off (loopback only; --tls turns it on)'}`);
   for (const s of services) say(`  ${s.spec.name.padEnd(11)} pid ${s.pid ?? '?'}  (log: ${s.spec.logFile})`);
   say(`  web and API ${apiUrl}`);
   if (admin.password)
@@ -231,7 +244,7 @@ export async function up(flags: UpFlags): Promise<void> {
       const code = await nats.exited;
       if (stopping) return;
       say(`! nats-server exited (code ${code}); restarting`);
-      nats = await startNats(bin.path, dataDir, nats.port);
+      nats = await startNats(bin.path, secure.configFile, dataDir, nats.port);
     }
   })();
 
@@ -259,5 +272,6 @@ export function registerUp(program: Command): void {
     .option('--api-port <port>', "HTTP port of the API and web UI (127.0.0.1), or 'random'", '8420')
     .option('--replicas <n>', 'replicas of every resource; env BATON_REPLICAS')
     .option('--limit-scale <factor>', 'multiply every byte limit; env BATON_LIMIT_SCALE')
+    .option('--tls', 'serve NATS over TLS with a private CA made in <data-dir>/tls (agents verify the server)')
     .action(action(async (flags: UpFlags) => up(flags)));
 }

@@ -26,8 +26,11 @@ export type EffectiveConfig = {
 export class AgentConfigStore {
   private constructor(readonly kv: KV) {}
 
-  static async open(nc: NatsConnection): Promise<AgentConfigStore> {
-    return new AgentConfigStore(await new Kvm(nc).open(BUCKETS.agentConfig));
+  /** `direct`: key-scoped direct gets, as an agent's permissions require (see AgentDirectory.open). */
+  static async open(nc: NatsConnection, opts: { direct?: boolean } = {}): Promise<AgentConfigStore> {
+    return new AgentConfigStore(
+      await new Kvm(nc).open(BUCKETS.agentConfig, opts.direct ? { allow_direct: true } : {}),
+    );
   }
 
   /** One layer with its revision; an absent key is an empty layer with revision null. */

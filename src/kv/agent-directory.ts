@@ -1,11 +1,13 @@
 // Who is in the fleet: the `agents_state` bucket (written by agents) and `agent_groups` (written by
 // operators). Used to resolve a target to the endpoints an execution expects answers from.
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { GroupName, parseAgentState, type AgentState, type ExecTarget } from '../wire/index.js';
 import { BUCKETS } from './names.js';
 import { ConflictError, isRevisionMismatch } from './errors.js';
+import { ensureExecConsumer } from './agent-consumer.js';
 
 /** The value of an `agent_groups` key: the pc's group names, sorted, no duplicates. */
 export const GroupList = z.array(GroupName);
@@ -14,13 +16,20 @@ const decoder = new TextDecoder();
 
 export class AgentDirectory {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly states: KV,
     private readonly groups: KV,
   ) {}
 
-  static async open(nc: NatsConnection): Promise<AgentDirectory> {
+  /**
+   * `direct`: read keys with direct gets scoped by key (`$JS.API.DIRECT.GET.<stream>.<subject>`),
+   * which is what an agent's permissions allow. Direct gets may be served by any replica, so the
+   * platform's read-then-compare-and-swap flows keep the default (leader reads). Default false.
+   */
+  static async open(nc: NatsConnection, opts: { direct?: boolean } = {}): Promise<AgentDirectory> {
     const kvm = new Kvm(nc);
-    return new AgentDirectory(await kvm.open(BUCKETS.agentsState), await kvm.open(BUCKETS.agentGroups));
+    const o = opts.direct ? { allow_direct: true } : {};
+    return new AgentDirectory(nc, await kvm.open(BUCKETS.agentsState, o), await kvm.open(BUCKETS.agentGroups, o));
   }
 
   /**
@@ -71,14 +80,19 @@ export class AgentDirectory {
    */
   async setGroups(pcId: string, groups: readonly string[], expectedRevision: number | null): Promise<number> {
     const value = new TextEncoder().encode(JSON.stringify(GroupList.parse([...new Set(groups)].sort())));
+    let revision: number;
     try {
-      return expectedRevision === null
-        ? await this.groups.create(pcId, value)
-        : await this.groups.update(pcId, value, expectedRevision);
+      revision =
+        expectedRevision === null
+          ? await this.groups.create(pcId, value)
+          : await this.groups.update(pcId, value, expectedRevision);
     } catch (err) {
       if (!isRevisionMismatch(err)) throw err;
       throw new ConflictError(`the groups of '${pcId}' changed concurrently; try again`, { cause: err });
     }
+    // The platform moves the agent's consumer filters (the agent may not: docs/security.md).
+    await ensureExecConsumer(await jetstreamManager(this.nc), pcId, groups);
+    return revision;
   }
 
   /**

@@ -66,3 +66,11 @@ export {
 export type { Principal, TokenRecord, UserRecord } from './auth-store.js';
 export { editJob, executeCatalogApply, planCatalogApply } from './catalog-writes.js';
 export type { CatalogPlan, JobEdit } from './catalog-writes.js';
+export { consumerName, ensureExecConsumer, filterSubjects } from './agent-consumer.js';
+export { writeObject } from './object-writer.js';
+export type { WrittenObject } from './object-writer.js';
+export { PLATFORM_ROLES, agentInboxPrefix, agentPermissions, platformPermissions } from './permissions.js';
+export type { Permissions, PlatformRole } from './permissions.js';
+export { ACCOUNT_NAME, Authority, AuthorityError, pushAccountJwt } from './authority.js';
+export type { UserIdentity } from './authority.js';
+export { AgentIdentities, DEFAULT_ENROLL_TTL_MS, EnrollmentError, StoredAgentIdentity, StoredEnrollment } from './agent-identity.js';

@@ -17,14 +17,35 @@ export type ConnectOptions = {
    * Default false.
    */
   longRunning?: boolean;
-  /** Path of a NATS credentials file. Default none. */
+  /** Path of a NATS credentials file (user JWT + seed). Default none. */
   credsFile?: string;
+  /**
+   * PEM file of the CA that signed the server's certificate: connect with TLS and verify the
+   * server against it (`baton tls init` makes one for the embedded default). Default: plain TCP,
+   * or TLS verified against the system's CAs when the server requires TLS.
+   */
+  caFile?: string;
+  /** Prefix of reply subjects (an agent's permissions only let it receive on its own). Default `_INBOX`. */
+  inboxPrefix?: string;
   /** Time to wait for the first connection. Default 5s. */
   timeoutMs?: number;
 };
 
 export class NatsConnectError extends Error {
   override name = 'NatsConnectError';
+}
+
+function connectHint(err: Error, opts: ConnectOptions): string {
+  const m = `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`;
+  if (/authorization|authentication|auth/i.test(m)) {
+    return opts.credsFile
+      ? ` (the credentials in ${opts.credsFile} were refused: revoked, expired or for another server)`
+      : ' (the server requires credentials: pass --creds <file> or set BATON_NATS_CREDS)';
+  }
+  if (/certificate|self.signed|tls|ssl/i.test(m)) {
+    return ' (TLS: pass the CA file that signed the server certificate with --ca or BATON_NATS_CA)';
+  }
+  return ' (is `baton up` running? set BATON_NATS_URL or --server to point elsewhere)';
 }
 
 /**
@@ -43,15 +64,25 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     waitOnFirstConnect: false,
   };
   if (opts.credsFile) {
-    co.authenticator = credsAuthenticator(await readFile(opts.credsFile));
+    let creds: Uint8Array;
+    try {
+      creds = await readFile(opts.credsFile);
+    } catch (err) {
+      throw new NatsConnectError(`cannot read NATS credentials ${opts.credsFile}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    co.authenticator = credsAuthenticator(creds);
   }
+  if (opts.caFile) co.tls = { caFile: opts.caFile };
+  if (opts.inboxPrefix) co.inboxPrefix = opts.inboxPrefix;
   let nc: NatsConnection;
   try {
     nc = await connect(co);
   } catch (err) {
     throw new NatsConnectError(
       `cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}` +
-        ' (is `baton up` running? set BATON_NATS_URL or --server to point elsewhere)',
+        connectHint(err as Error, opts),
       { cause: err },
     );
   }

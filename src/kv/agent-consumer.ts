@@ -1,10 +1,13 @@
 // The agent's one durable pull consumer on EXEC, filtered to exec.all, its own exec.pc.<pc> and
 // its groups' subjects. Filters follow group changes by updating the consumer in place, so the
-// consumer keeps its position and nothing is delivered twice.
+// consumer keeps its position and nothing is delivered twice. The platform owns it: enrollment
+// creates it and every group change (AgentDirectory.setGroups) updates it, because an agent that
+// could change its own filters could read another pc's requests (docs/security.md). An agent
+// without an identity of its own (a test or open server) still creates it itself.
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { execSubject } from '../wire/index.js';
-import { STREAMS } from '../kv/index.js';
+import { STREAMS } from './names.js';
 
 export const consumerName = (pcId: string): string => `agent-${pcId}`;
 

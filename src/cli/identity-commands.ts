@@ -1,0 +1,77 @@
+// `baton agents enroll|revoke|identity`: agent identities (docs/security.md). Enrollment tokens are
+// written to the `auth` bucket with the operator's NATS identity; revocation needs the NATS
+// authority folder (--authority, or the context of `baton up`) to re-sign the account and push it.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { AgentIdentities, Authority } from '../kv/index.js';
+import { GroupName, PcId } from '../wire/index.js';
+import { connectNats } from '../shared/connect.js';
+import { cliActor } from './actor.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { parseDurationFlag } from './flags.js';
+import { formatTable, printJson } from './output.js';
+import { action, connection, globals, natsOptions, withNats } from './runtime.js';
+
+function pcIdArg(raw: string): string {
+  if (!PcId.safeParse(raw).success) throw new CliError(`'${raw}' is not a valid pc id (letters, digits, '_' and '-', max 128)`, EXIT.usage);
+  return raw;
+} // prettier-ignore
+
+export function registerIdentityCommands(agents: Command): void {
+  agents
+    .command('enroll <pc-id>')
+    .description('a one-time enrollment token for a new endpoint (printed once, with the command to run there)')
+    .option('--groups <list>', 'comma-separated groups the pc joins when it enrolls')
+    .option('--ttl <duration>', 'how long the token is valid', '24h')
+    .action(action(async function (this: Command, raw: string, f: { groups?: string; ttl: string }) {
+      const pcId = pcIdArg(raw);
+      const groups = f.groups === undefined ? null : f.groups.split(',').map((g) => g.trim()).filter(Boolean);
+      for (const g of groups ?? []) if (!GroupName.safeParse(g).success) throw new CliError(`--groups: '${g}' is not a valid group name (letters, digits, '_' and '-')`, EXIT.usage);
+      const ttlMs = parseDurationFlag('--ttl', f.ttl);
+      const out = await withNats(this, async (nc) =>
+        (await AgentIdentities.open(nc)).createEnrollment({ pcId, groups, ttlMs }, { actor: cliActor(), source: { via: 'cli' } }));
+      const conn = connection(this);
+      const command = `baton agent --server ${conn.natsUrl} --api ${conn.apiUrl ?? '<backend url>'}${conn.caFile ? ' --ca <ca.pem>' : ''} --enroll ${out.token}`;
+      if (globals(this).json) return printJson({ pcId, ...out, command });
+      console.log(`enrollment token for ${pcId} (valid until ${out.expiresAt}; works once; shown only now):`);
+      console.log(`  ${out.token}`);
+      console.log('on the endpoint, run:');
+      console.log(`  ${command}`);
+    })); // prettier-ignore
+
+  agents
+    .command('revoke <pc-id>')
+    .description("revoke a pc's NATS identity: the server disconnects it and refuses it; its queued requests are dropped")
+    .action(action(async function (this: Command, raw: string) {
+      const pcId = pcIdArg(raw);
+      const conn = connection(this);
+      if (!conn.authorityDir) throw new CliError('revoking needs the NATS authority folder: pass --authority <dir> (baton up keeps it in .baton/authority)', EXIT.usage);
+      const authority = await Authority.open(resolve(conn.authorityDir));
+      const out = await withNats(this, async (nc) => {
+        const sys = await connectNats({ ...natsOptions(conn), credsFile: authority.systemUserCredsFile, name: 'baton-cli-system' });
+        try {
+          return await (await AgentIdentities.open(nc)).revoke(authority, sys, pcId, { actor: cliActor(), source: { via: 'cli' } });
+        } finally {
+          await sys.drain().catch(() => sys.close());
+        }
+      });
+      if (globals(this).json) return printJson({ pcId, ...out });
+      console.log(`revoked ${pcId}: ${out.revokedKeys.length} key(s); it is disconnected and cannot reconnect`);
+    })); // prettier-ignore
+
+  agents
+    .command('identity <pc-id>')
+    .description('the NATS keys issued to a pc, and which are revoked')
+    .action(action(async function (this: Command, raw: string) {
+      const pcId = pcIdArg(raw);
+      const found = await withNats(this, async (nc) => (await AgentIdentities.open(nc)).identity(pcId));
+      if (!found) throw new CliError(`no agent identity for '${pcId}' (never enrolled)`, EXIT.notFound);
+      if (globals(this).json) return printJson(found);
+      console.log(formatTable(found.keys, [
+        { header: 'PUBLIC KEY', value: (k) => k.publicKey },
+        { header: 'ISSUED', value: (k) => k.issuedAt },
+        { header: 'BY', value: (k) => k.issuedBy },
+        { header: 'REVOKED', value: (k) => k.revokedAt ?? '-' },
+      ]));
+    })); // prettier-ignore
+}
