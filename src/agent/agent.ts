@@ -177,6 +177,19 @@ export class Agent {
     return this.#groups;
   }
 
+  /**
+   * Resolves when the agent's own NATS connection closes for good while the agent is not stopping:
+   * it reconnects forever otherwise, so this means the server refused its credentials (revoked,
+   * expired). With the error the connection closed with. Never resolves for a passed-in `nc`.
+   */
+  async connectionLost(): Promise<Error> {
+    await this.start();
+    if (this.#opts.nc || !this.#nc) return new Promise<never>(() => undefined);
+    const err = await this.#nc.closed();
+    if (this.#stopping.signal.aborted) return new Promise<never>(() => undefined);
+    return err ?? new Error('the NATS connection closed');
+  }
+
   /** Connects, recovers from the journal, and starts taking work. Idempotent. */
   start(): Promise<void> {
     this.#started ??= this.#start();

@@ -119,11 +119,21 @@ export function registerAgentCommand(program: Command): void {
           stopGraceMs: stopGraceSeconds(flags.stopGrace) * 1000,
         });
         await agent.start();
-        await new Promise<void>((done) => {
-          process.once('SIGINT', done);
-          process.once('SIGTERM', done);
-        });
+        const lost = await Promise.race([
+          new Promise<null>((done) => {
+            process.once('SIGINT', () => done(null));
+            process.once('SIGTERM', () => done(null));
+          }),
+          agent.connectionLost(),
+        ]);
         await agent.stop();
+        if (lost) {
+          throw new CliError(
+            `the NATS server closed this agent's connection: ${lost.message}` +
+              (credsFile ? ` (credentials ${credsFile} revoked or refused; enroll again with a new token)` : ''),
+            EXIT.unavailable,
+          );
+        }
       }),
     );
 }

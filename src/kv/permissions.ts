@@ -39,6 +39,8 @@ export function agentPermissions(pcId: string): Permissions {
       `$JS.API.DIRECT.GET.${stream}.>`,
       `$JS.API.CONSUMER.CREATE.${stream}`,
       `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.>`,
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
       `$JS.API.CONSUMER.DELETE.${stream}.>`,
       `$JS.FC.${stream}.>`,
     ];

@@ -7,12 +7,16 @@ export async function putJob(
   nc: NatsConnection,
   id: string,
   script: string,
-  opts: { version?: string; timeout?: string; shell?: string } = {},
+  /** `execute`: YAML lines under `execute:` used instead of the inline `script`. */
+  opts: { version?: string; timeout?: string; shell?: string; execute?: string } = {},
 ): Promise<number> {
-  const yaml = `kind: job\nid: ${id}\nversion: "${opts.version ?? '1'}"\nexecute:\n  shell: ${opts.shell ?? 'sh'}\n  timeout: ${opts.timeout ?? '30s'}\n  script: |\n${script
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n')}\n`;
+  const body =
+    opts.execute ??
+    `  script: |\n${script
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n')}\n`;
+  const yaml = `kind: job\nid: ${id}\nversion: "${opts.version ?? '1'}"\nexecute:\n  shell: ${opts.shell ?? 'sh'}\n  timeout: ${opts.timeout ?? '30s'}\n${body}`;
   const job = parseManifestFile(yaml, `${id}.yaml`).jobs[0]!;
   const store = await JobStore.open(nc);
   const current = await store.get(id);
