@@ -3,7 +3,7 @@
 // authority folder (--authority, or the context of `baton up`) to re-sign the account and push it.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AgentIdentities, Authority } from '../kv/index.js';
+import { AgentIdentities, Authority, pushAccountJwt } from '../kv/index.js';
 import { GroupName, PcId } from '../wire/index.js';
 import { connectNats } from '../shared/connect.js';
 import { cliActor } from './actor.js';
@@ -16,6 +16,32 @@ function pcIdArg(raw: string): string {
   if (!PcId.safeParse(raw).success) throw new CliError(`'${raw}' is not a valid pc id (letters, digits, '_' and '-', max 128)`, EXIT.usage);
   return raw;
 } // prettier-ignore
+
+/** Revokes keys through the authority: re-signs the account and pushes it with the system user. */
+async function revokeKeys(cmd: Command, keys: string[]): Promise<void> {
+  const conn = connection(cmd);
+  if (!conn.authorityDir) throw new CliError('revoking needs the NATS authority folder: pass --authority <dir> (baton up keeps it in .baton/authority)', EXIT.usage);
+  const authority = await Authority.open(resolve(conn.authorityDir));
+  const sys = await connectNats({ ...natsOptions(conn), credsFile: authority.systemUserCredsFile, name: 'baton-cli-system' });
+  try {
+    await pushAccountJwt(sys, await authority.revoke(keys));
+  } finally {
+    await sys.drain().catch(() => sys.close());
+  }
+} // prettier-ignore
+
+/** `baton nats revoke-key <public key>`: for a platform identity replaced by a new creds file. */
+export function registerKeyRevocation(nats: Command): void {
+  nats
+    .command('revoke-key <public-key...>')
+    .description('revoke NATS user keys (U...), e.g. of a replaced platform creds file; agents: use `agents revoke`')
+    .action(action(async function (this: Command, keys: string[]) {
+      for (const k of keys) if (!/^U[A-Z2-7]{55}$/.test(k)) throw new CliError(`'${k}' is not a NATS user public key (U followed by 55 base32 characters)`, EXIT.usage);
+      await revokeKeys(this, keys);
+      if (globals(this).json) return printJson({ revokedKeys: keys });
+      console.log(`revoked ${keys.length} key(s); connections using them are closed and refused`);
+    })); // prettier-ignore
+}
 
 export function registerIdentityCommands(agents: Command): void {
   agents

@@ -12,6 +12,7 @@ import {
 import { CliError, EXIT } from './exit-codes.js';
 import { formatAge, formatBytes, formatTable, printJson } from './output.js';
 import { action, globals, withNats } from './runtime.js';
+import { registerKeyRevocation } from './identity-commands.js';
 
 /** Topology options from flags, then BATON_REPLICAS / BATON_LIMIT_SCALE, then defaults. */
 export function topologyOptions(
@@ -38,6 +39,7 @@ export function topologyOptions(
 
 export function registerNatsCommands(program: Command): void {
   const nats = program.command('nats').description('the NATS server and the JetStream topology');
+  registerKeyRevocation(nats);
 
   nats
     .command('install')

@@ -36,7 +36,8 @@ export class NatsConnectError extends Error {
 }
 
 function connectHint(err: Error, opts: ConnectOptions): string {
-  const m = `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`;
+  const cause = (err as { cause?: unknown }).cause;
+  const m = `${err.message} ${cause instanceof Error ? cause.message : ''}`;
   if (/authorization|authentication|auth/i.test(m)) {
     return opts.credsFile
       ? ` (the credentials in ${opts.credsFile} were refused: revoked, expired or for another server)`

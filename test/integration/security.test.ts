@@ -3,7 +3,8 @@
 // hostile action below is denied by the server itself, not by baton's code.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { decode } from '@nats-io/jwt';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -71,7 +72,8 @@ test("an agent's identity cannot speak for, read or command another pc", async (
   const kinds: string[] = [];
   const check = async (what: string, action: () => Promise<unknown>) => {
     const err = await denied(what, action);
-    assert.match(`${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`, /permission/i, what);
+    const cause = (err as { cause?: unknown }).cause;
+    assert.match(`${err.message} ${cause instanceof Error ? cause.message : ''}`, /permission/i, what);
     kinds.push(what);
   };
 
@@ -128,6 +130,11 @@ test('platform identities are confined to their role', async (t) => {
   // and what they are for works
   const ok = await jetstream(scheduler).publish('exec.all', '{}', { msgID: 'sched-1' });
   assert.equal(ok.stream, STREAMS.exec);
+  // A replaced platform key is revoked with `baton nats revoke-key`: its connection is closed.
+  const jwt = /-----BEGIN NATS USER JWT-----\s*(\S+)/.exec(await readFile(s.credsFile('projector'), 'utf8'))![1]!;
+  const revoked = await s.cli(['nats', 'revoke-key', decode(jwt).sub]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.ok((await within(projector.closed(), 10_000, 'open')) !== 'open', 'the revoked projector is disconnected');
   // no identity, no entry
   const err = await denied('connecting without credentials', () => connectNats({ servers: s.url, name: 'anon' }));
   assert.match(err.message, /requires credentials|authorization/i);

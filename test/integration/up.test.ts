@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,14 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   });
   assert.match(first.output(), /nats-server \d+\.\d+\.\d+\s+nats:\/\/127\.0\.0\.1:\d+/);
   assert.match(first.output(), /21 resources: 21 created/);
-  const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string; apiUrl: string; token: string };
+  const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string; apiUrl: string; token: string; credsFile: string };
+  // Secure by default: every process has its own identity; without one the server refuses.
+  assert.match(first.output(), /security\s+NATS JWT auth/);
+  await assert.rejects(connectNats({ servers: ctx.natsUrl, name: 'anonymous' }), /requires credentials/);
+  for (const role of ['admin', 'backend', 'scheduler', 'projector']) {
+    assert.equal(statSync(join(cwd, '.baton', 'creds', `${role}.creds`)).mode & 0o777, 0o600);
+  }
+  assert.equal(statSync(join(cwd, '.baton', 'agent', 'agent.creds')).mode & 0o777, 0o600);
   const password = /login\s+admin \/ (\S+)/.exec(first.output())?.[1];
   assert.ok(password, 'the first admin login is printed on first start');
   assert.match(ctx.token, /^bt_/);
@@ -63,7 +70,7 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   assert.equal(again.code, EXIT.conflict);
   assert.match(again.stderr, /already running/);
 
-  const nc = await connectNats({ servers: ctx.natsUrl, name: 'test' });
+  const nc = await connectNats({ servers: ctx.natsUrl, name: 'test', credsFile: ctx.credsFile });
   const kv = await new Kvm(nc).open('agent_config');
   await kv.put('global', '{"heartbeat_interval":"15s"}');
   await nc.close();
@@ -82,7 +89,7 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   assert.doesNotMatch(second.output(), /login\s+admin/, 'the password is shown once');
   const ctx2 = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string; token: string };
   assert.equal(ctx2.token, ctx.token, 'the admin token survives a restart');
-  const nc2 = await connectNats({ servers: ctx2.natsUrl, name: 'test' });
+  const nc2 = await connectNats({ servers: ctx2.natsUrl, name: 'test', credsFile: ctx.credsFile });
   const entry = await (await new Kvm(nc2).open('agent_config')).get('global');
   assert.equal(entry?.string(), '{"heartbeat_interval":"15s"}');
   await nc2.close();
