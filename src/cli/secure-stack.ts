@@ -22,7 +22,8 @@ import { bundledNatsConfig } from '../shared/paths.js';
 import { ensureTlsFiles, tlsServerConfig, type TlsFiles } from '../shared/tls.js';
 import { CliError, EXIT } from './exit-codes.js';
 
-export const credsPath = (dataDir: string, role: PlatformRole): string => join(dataDir, 'creds', `${role}.creds`);
+export const credsPath = (dataDir: string, role: PlatformRole): string =>
+  join(dataDir, 'creds', `${role}.creds`);
 export const authorityPath = (dataDir: string): string => join(dataDir, 'authority');
 export const localAgentCredsPath = (dataDir: string): string => join(dataDir, 'agent', 'agent.creds');
 
@@ -45,7 +46,10 @@ async function hasOpenModeData(storeDir: string): Promise<boolean> {
  * Creates what is missing (authority, platform creds, TLS files) and writes the server config.
  * Idempotent: a second start reuses every key and certificate.
  */
-export async function prepareSecureStack(dataDir: string, opts: { tls?: boolean } = {}): Promise<SecureStack> {
+export async function prepareSecureStack(
+  dataDir: string,
+  opts: { tls?: boolean } = {},
+): Promise<SecureStack> {
   const authorityDir = authorityPath(dataDir);
   if (!Authority.exists(authorityDir) && (await hasOpenModeData(join(dataDir, 'nats')))) {
     throw new CliError(
@@ -60,7 +64,10 @@ export async function prepareSecureStack(dataDir: string, opts: { tls?: boolean 
   for (const role of PLATFORM_ROLES) {
     const file = credsPath(dataDir, role);
     if (!existsSync(file)) {
-      await authority.writeUserCreds(file, `platform:${role}`, platformPermissions(role), ['baton:platform', `role:${role}`]);
+      await authority.writeUserCreds(file, `platform:${role}`, platformPermissions(role), [
+        'baton:platform',
+        `role:${role}`,
+      ]);
     }
   }
   const tls = opts.tls ? await ensureTlsFiles(join(dataDir, 'tls')) : null;
@@ -87,7 +94,9 @@ export async function ensureLocalAgentCreds(
 ): Promise<string> {
   const file = localAgentCredsPath(dataDir);
   if (existsSync(file)) return file;
-  const creds = await (await AgentIdentities.open(nc)).issue(authority, pcId, {
+  const creds = await (
+    await AgentIdentities.open(nc)
+  ).issue(authority, pcId, {
     actor: { kind: 'system', name: 'baton up' },
     source: { via: 'system' },
   });

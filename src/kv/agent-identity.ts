@@ -147,7 +147,10 @@ export class AgentIdentities {
    * its own machine). Returns the creds file content.
    */
   async issue(authority: Authority, pcId: string, door: Door, now = new Date()): Promise<Uint8Array> {
-    const user = await authority.newUser(`agent:${pcId}`, agentPermissions(pcId), ['baton:agent', `pc:${pcId}`]);
+    const user = await authority.newUser(`agent:${pcId}`, agentPermissions(pcId), [
+      'baton:agent',
+      `pc:${pcId}`,
+    ]);
     const dir = await AgentDirectory.open(this.nc);
     await ensureExecConsumer(await jetstreamManager(this.nc), pcId, (await dir.groupsOf(pcId)).groups);
     const revision = await this.#recordKey(pcId, user.publicKey, door.actor.name, now);
@@ -165,7 +168,10 @@ export class AgentIdentities {
       const cur = await this.#read(`agents.${pcId}`, StoredAgentIdentity);
       const next: StoredAgentIdentity = {
         pcId,
-        keys: [...(cur?.value.keys ?? []), { publicKey, issuedAt: now.toISOString(), issuedBy, revokedAt: null }],
+        keys: [
+          ...(cur?.value.keys ?? []),
+          { publicKey, issuedAt: now.toISOString(), issuedBy, revokedAt: null },
+        ],
       };
       try {
         const data = enc.encode(JSON.stringify(next));

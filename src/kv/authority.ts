@@ -173,7 +173,12 @@ export class Authority {
    * A user JWT for `publicKey` (the user made its own key pair and keeps the seed), signed by the
    * account signing key, with `permissions` and `tags`.
    */
-  async userJwt(name: string, publicKey: string, permissions: Permissions, tags: string[] = []): Promise<string> {
+  async userJwt(
+    name: string,
+    publicKey: string,
+    permissions: Permissions,
+    tags: string[] = [],
+  ): Promise<string> {
     let user: KeyPair;
     try {
       user = fromPublic(publicKey);
@@ -204,7 +209,12 @@ export class Authority {
   }
 
   /** Writes a new user's creds file (0600) and returns its public key. */
-  async writeUserCreds(file: string, name: string, permissions: Permissions, tags: string[] = []): Promise<string> {
+  async writeUserCreds(
+    file: string,
+    name: string,
+    permissions: Permissions,
+    tags: string[] = [],
+  ): Promise<string> {
     const u = await this.newUser(name, permissions, tags);
     await writePrivate(file, u.creds);
     return u.publicKey;
@@ -263,6 +273,8 @@ export async function pushAccountJwt(nc: NatsConnection, jwt: string): Promise<v
   const reply = await nc.request('$SYS.REQ.CLAIMS.UPDATE', jwt, { timeout: 5_000 });
   const body = reply.json<{ error?: { description?: string; code?: number }; data?: unknown }>();
   if (body.error) {
-    throw new AuthorityError(`the server refused the account update: ${body.error.description ?? 'unknown error'}`);
+    throw new AuthorityError(
+      `the server refused the account update: ${body.error.description ?? 'unknown error'}`,
+    );
   }
 }

@@ -17,7 +17,11 @@ export type Permissions = {
 export const agentInboxPrefix = (pcId: string): string => `_INBOX_${pcId}`;
 
 /** Object stores an agent may read (script bodies, packages, its own releases), never write. */
-const AGENT_READABLE_OBJECTS = [OBJECT_STORES.scripts, OBJECT_STORES.appPackages, OBJECT_STORES.agentReleases];
+const AGENT_READABLE_OBJECTS = [
+  OBJECT_STORES.scripts,
+  OBJECT_STORES.appPackages,
+  OBJECT_STORES.agentReleases,
+];
 
 const directGet = (bucket: string, key: string) =>
   `$JS.API.DIRECT.GET.${kvStreamName(bucket)}.$KV.${bucket}.${key}`;

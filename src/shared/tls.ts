@@ -36,7 +36,10 @@ async function openssl(args: string[]): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
-      throw new TlsError('`openssl` is not installed; install it (apt-get install openssl) or bring your own certificates', { cause: err });
+      throw new TlsError(
+        '`openssl` is not installed; install it (apt-get install openssl) or bring your own certificates',
+        { cause: err },
+      );
     }
     throw new TlsError(`openssl ${args[0]} failed: ${(e.stderr ?? e.message).trim()}`, { cause: err });
   }

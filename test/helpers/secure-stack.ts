@@ -64,7 +64,9 @@ export async function startSecureStack(opts: { tls?: boolean } = {}): Promise<Se
     credsFile: (role) => credsPath(dir, role),
     connect,
     async issueAgent(pcId) {
-      const creds = await (await AgentIdentities.open(admin)).issue(secure.authority, pcId, {
+      const creds = await (
+        await AgentIdentities.open(admin)
+      ).issue(secure.authority, pcId, {
         actor: { kind: 'system', name: 'test' },
         source: { via: 'system' },
       });

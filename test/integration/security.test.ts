@@ -89,10 +89,18 @@ test("an agent's identity cannot speak for, read or command another pc", async (
   await check('publishing an exec request', () => js.publish('exec.all', '{}'));
   await check("pulling another pc's requests", () => js.consumers.get(STREAMS.exec, consumerName('pc2')));
   const jsm = await jetstreamManager(nc);
-  await check('a consumer of its own on another pc\'s subject', () =>
-    jsm.consumers.add(STREAMS.exec, { name: 'snoop', ack_policy: AckPolicy.None, filter_subject: 'exec.pc.pc2' }));
+  await check("a consumer of its own on another pc's subject", () =>
+    jsm.consumers.add(STREAMS.exec, {
+      name: 'snoop',
+      ack_policy: AckPolicy.None,
+      filter_subject: 'exec.pc.pc2',
+    }),
+  );
   await check('widening its own consumer to another pc', () =>
-    jsm.consumers.update(STREAMS.exec, consumerName('pc1'), { filter_subjects: ['exec.pc.pc1', 'exec.pc.pc2'] }));
+    jsm.consumers.update(STREAMS.exec, consumerName('pc1'), {
+      filter_subjects: ['exec.pc.pc1', 'exec.pc.pc2'],
+    }),
+  );
   await check('writing a job', () => js.publish('$KV.jobs.evil', '{}'));
   await check('deleting a stream', () => jsm.streams.delete(STREAMS.results));
   await check("reading another pc's config layer", async () => {
@@ -100,7 +108,9 @@ test("an agent's identity cannot speak for, read or command another pc", async (
     return kv.get('pcs.pc2');
   });
   await check("reading others' result output", () => new Objm(nc).open('result_output'));
-  await check('reading the auth bucket', async () => (await new Kvm(nc).open('auth', { allow_direct: true })).get('users.admin'));
+  await check('reading the auth bucket', async () =>
+    (await new Kvm(nc).open('auth', { allow_direct: true })).get('users.admin'),
+  );
 
   await publishDenied(nc, 'ctl.pc2.kill');
   kinds.push("killing another pc's run");
@@ -108,7 +118,10 @@ test("an agent's identity cannot speak for, read or command another pc", async (
   kinds.push('a heartbeat as another pc');
   const sub = nc.subscribe('exec.>');
   const closed = await within(sub.closed, 5_000, 'open');
-  assert.ok(closed instanceof Error && /permission/i.test(closed.message), `subscribing exec.> must be refused (${String(closed)})`);
+  assert.ok(
+    closed instanceof Error && /permission/i.test(closed.message),
+    `subscribing exec.> must be refused (${String(closed)})`,
+  );
   kinds.push('subscribing to every exec request');
   t.diagnostic(`denied by the server: ${kinds.length} hostile actions (${kinds.join('; ')})`);
 
@@ -123,20 +136,31 @@ test('platform identities are confined to their role', async (t) => {
   const scheduler = await s.connect(s.credsFile('scheduler'));
   const projector = await s.connect(s.credsFile('projector'));
   await denied('the scheduler writing a job', () => jetstream(scheduler).publish('$KV.jobs.x', '{}'));
-  await denied('the scheduler publishing a result', () => jetstream(scheduler).publish('results.pc1.r', '{}'));
+  await denied('the scheduler publishing a result', () =>
+    jetstream(scheduler).publish('results.pc1.r', '{}'),
+  );
   await publishDenied(scheduler, 'ctl.pc1.kill');
   await denied('the projector publishing a request', () => jetstream(projector).publish('exec.all', '{}'));
-  await denied('the projector purging a stream', async () => (await jetstreamManager(projector)).streams.purge(STREAMS.results));
+  await denied('the projector purging a stream', async () =>
+    (await jetstreamManager(projector)).streams.purge(STREAMS.results),
+  );
   // and what they are for works
   const ok = await jetstream(scheduler).publish('exec.all', '{}', { msgID: 'sched-1' });
   assert.equal(ok.stream, STREAMS.exec);
   // A replaced platform key is revoked with `baton nats revoke-key`: its connection is closed.
-  const jwt = /-----BEGIN NATS USER JWT-----\s*(\S+)/.exec(await readFile(s.credsFile('projector'), 'utf8'))![1]!;
+  const jwt = /-----BEGIN NATS USER JWT-----\s*(\S+)/.exec(
+    await readFile(s.credsFile('projector'), 'utf8'),
+  )![1]!;
   const revoked = await s.cli(['nats', 'revoke-key', decode(jwt).sub]);
   assert.equal(revoked.code, 0, revoked.stderr);
-  assert.ok((await within(projector.closed(), 10_000, 'open')) !== 'open', 'the revoked projector is disconnected');
+  assert.ok(
+    (await within(projector.closed(), 10_000, 'open')) !== 'open',
+    'the revoked projector is disconnected',
+  );
   // no identity, no entry
-  const err = await denied('connecting without credentials', () => connectNats({ servers: s.url, name: 'anon' }));
+  const err = await denied('connecting without credentials', () =>
+    connectNats({ servers: s.url, name: 'anon' }),
+  );
   assert.match(err.message, /requires credentials|authorization/i);
 });
 
@@ -160,8 +184,12 @@ test('enrollment: a token works once, gives a running agent; revocation cuts it 
   }
 });
 
-async function enrollRunRevoke(t: TestContext, s: SecureTestStack, admin: NatsConnection, api: string): Promise<void> {
-
+async function enrollRunRevoke(
+  t: TestContext,
+  s: SecureTestStack,
+  admin: NatsConnection,
+  api: string,
+): Promise<void> {
   const made = await s.cli(['agents', 'enroll', 'lab-7', '--groups', 'lab', '--ttl', '10m', '--json']);
   assert.equal(made.code, 0, made.stderr);
   const { token } = JSON.parse(made.stdout) as { token: string };
@@ -177,7 +205,11 @@ async function enrollRunRevoke(t: TestContext, s: SecureTestStack, admin: NatsCo
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   t.after(() => child.kill('SIGKILL'));
-  await waitFor('the enrolled agent to start', () => out.includes('agent started') || child.exitCode !== null, { timeoutMs: 20_000 });
+  await waitFor(
+    'the enrolled agent to start',
+    () => out.includes('agent started') || child.exitCode !== null,
+    { timeoutMs: 20_000 },
+  );
   assert.ok(out.includes('"pcId":"lab-7"'), out);
   const creds = await stat(join(dataDir, 'agent.creds'));
   assert.equal(creds.mode & 0o777, 0o600, 'the credentials are readable by their owner only');
@@ -203,15 +235,21 @@ async function enrollRunRevoke(t: TestContext, s: SecureTestStack, admin: NatsCo
   assert.equal(code, 5, out.slice(-2000));
   assert.match(out, /closed this agent's connection.*revoked or refused/);
   const err = await denied('reconnecting with revoked credentials', () =>
-    connectNats({ servers: s.url, name: 'revoked', credsFile: join(dataDir, 'agent.creds') }));
+    connectNats({ servers: s.url, name: 'revoked', credsFile: join(dataDir, 'agent.creds') }),
+  );
   assert.match(err.message, /refused|authorization/i);
-  const consumers = await (await jetstreamManager(admin)).consumers.info(STREAMS.exec, consumerName('lab-7')).catch(() => null);
+  const consumers = await (
+    await jetstreamManager(admin)
+  ).consumers
+    .info(STREAMS.exec, consumerName('lab-7'))
+    .catch(() => null);
   assert.equal(consumers, null, 'the revoked pc has no exec consumer left');
   const identity = await (await AgentIdentities.open(admin)).identity('lab-7');
   assert.ok(identity?.keys.every((k) => k.revokedAt !== null));
 
   const receipts = (await readAudit(admin, {})).events.map((e) => e.action);
-  for (const a of ['agent.enroll_token', 'agent.enroll', 'agent.revoke']) assert.ok(receipts.includes(a), `receipt ${a}`);
+  for (const a of ['agent.enroll_token', 'agent.enroll', 'agent.revoke'])
+    assert.ok(receipts.includes(a), `receipt ${a}`);
 }
 
 test('TLS: agents verify the server against the CA baton made', async (t) => {
@@ -230,7 +268,10 @@ test('TLS: agents verify the server against the CA baton made', async (t) => {
     // An enrolled agent may read script objects and packages (and nothing else of the stores).
     await writeFile(join(s.dir, 'obj.sh'), 'cat "$BATON_PACKAGE_TOOL"\n');
     await writeFile(join(s.dir, 'tool.txt'), 'tool bytes\n');
-    for (const args of [['scripts', 'put', 'obj/1', 'obj.sh'], ['packages', 'put', 'tool/1', 'tool.txt']]) {
+    for (const args of [
+      ['scripts', 'put', 'obj/1', 'obj.sh'],
+      ['packages', 'put', 'tool/1', 'tool.txt'],
+    ]) {
       const r = await s.cli(args);
       assert.equal(r.code, 0, r.stderr);
     }
@@ -244,11 +285,13 @@ test('TLS: agents verify the server against the CA baton made', async (t) => {
 
   // Without the CA (or with another one) the server's certificate is not trusted.
   const noCa = await denied('TLS without the CA', () =>
-    connectNats({ servers: s.url, name: 'no-ca', credsFile: pc, timeoutMs: 3_000 }));
+    connectNats({ servers: s.url, name: 'no-ca', credsFile: pc, timeoutMs: 3_000 }),
+  );
   assert.match(`${noCa.message}`, /certificate|self.signed|TLS/i);
   const other = await startSecureStack({ tls: true });
   t.after(() => other.stop());
   const wrongCa = await denied('TLS with another CA', () =>
-    connectNats({ servers: s.url, name: 'wrong-ca', credsFile: pc, caFile: other.caFile!, timeoutMs: 3_000 }));
+    connectNats({ servers: s.url, name: 'wrong-ca', credsFile: pc, caFile: other.caFile!, timeoutMs: 3_000 }),
+  );
   assert.match(`${wrongCa.message}`, /certificate|signature|TLS/i);
 });
