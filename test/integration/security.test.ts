@@ -24,6 +24,7 @@ import {
 import { connectNats } from '../../src/shared/connect.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { composeBackend } from '../../src/cli/backend-command.js';
+import { Projector, ReadModel } from '../../src/projector/index.js';
 import { backendIdentity } from '../../src/cli/backend-command.js';
 import { startSecureStack, type SecureTestStack } from '../helpers/secure-stack.js';
 import { BATON_MAIN } from '../helpers/cli.js';
@@ -276,9 +277,26 @@ test('TLS: agents verify the server against the CA baton made', async (t) => {
       assert.equal(r.code, 0, r.stderr);
     }
     await putJob(admin, 'obj-job', '', { execute: '  script_object: obj/1\n  packages: [tool/1]\n' });
-    const objRun = await runJob(admin, 'obj-job', [{ kind: 'pc', pcId: 'tls-pc' }]);
-    const [objResult] = await collectResults(admin, objRun.requestIds, 1);
-    assert.equal(objResult?.status, 'ok', JSON.stringify(objResult?.stderr));
+    // Fired with the scheduler's identity and projected with the projector's, as in `baton up`.
+    const scheduler = await s.connect(s.credsFile('scheduler'));
+    const projector = new Projector(await s.connect(s.credsFile('projector')), {
+      dbPath: join(dataDir, 'baton.db'), instance: 'sec', logger: silentLogger,
+    }); // prettier-ignore
+    await projector.start();
+    try {
+      const objRun = await runJob(scheduler, 'obj-job', [{ kind: 'pc', pcId: 'tls-pc' }]);
+      const [objResult] = await collectResults(admin, objRun.requestIds, 1);
+      assert.equal(objResult?.status, 'ok', JSON.stringify(objResult?.stderr));
+      const rm = ReadModel.open(join(dataDir, 'baton.db'));
+      try {
+        const row = await waitFor('the projector to store the result', () => rm.results.get(objResult!.resultId));
+        assert.equal(row.status, 'ok');
+      } finally {
+        rm.close();
+      }
+    } finally {
+      await projector.stop();
+    }
   } finally {
     await agent.stop(); // before the server stops (t.after), or its drain would wait for it
   }
