@@ -6,9 +6,18 @@
 import { z } from 'zod';
 
 import { decodeMessage, encodeMessage } from './codec.js';
-import { KindToken, NonNegativeInt, Timestamp, WireVersion } from './fields.js';
-import { ExecId, JobId, PcId, RequestId } from './ids.js';
-import { OutputStream } from './output-stream.js';
+import {
+  KIND_TOKEN_PATTERN,
+  KindToken,
+  NonNegativeInt,
+  TIMESTAMP_PATTERN,
+  Timestamp,
+  WireVersion,
+  isNonNegativeInt,
+  isRecord,
+} from './fields.js';
+import { ExecId, JobId, PcId, RequestId, WIRE_VERSION, isName, isSlug, isSubjectToken } from './ids.js';
+import { OutputStream, fastOutputStream } from './output-stream.js';
 
 /** Final status of a run on one endpoint. */
 export const ResultStatus = z.enum(['ok', 'failed', 'timeout', 'killed', 'skipped', 'error']);
@@ -91,10 +100,82 @@ export type ExecResultInput = z.input<typeof ExecResult>;
 
 /** Reads an ExecResult (JSON value, bytes or string); unknown fields are dropped. Throws WireError. */
 export function parseExecResult(json: unknown): ExecResult {
-  return decodeMessage(ExecResult, 'ExecResult', json);
+  return decodeMessage(ExecResult, 'ExecResult', json, fastExecResult);
 }
 
 /** Writes an ExecResult as UTF-8 JSON; unknown fields are rejected. Throws WireError. */
 export function encodeExecResult(msg: ExecResultInput): Uint8Array {
   return encodeMessage(ExecResult, 'ExecResult', msg);
+}
+
+const STATUSES: ReadonlySet<unknown> = new Set(ResultStatus.options);
+
+const isTimestamp = (v: unknown): v is string =>
+  typeof v === 'string' && TIMESTAMP_PATTERN !== undefined && TIMESTAMP_PATTERN.test(v);
+
+/**
+ * The {@link ExecResult} schema written out by hand for well-formed results (a `FastReader`, see
+ * codec.ts): the projector reads every result, and the zod parse cost more than writing the
+ * result to SQLite (docs/projector.md, "Throughput"). Same checks, same output (known fields in
+ * schema order, unknown ones dropped); `undefined` for anything it is not sure of, which the
+ * schema then accepts or rejects with its precise message. test/unit/wire-fast-reader.test.ts
+ * holds the two side by side.
+ */
+export function fastExecResult(v: unknown): ExecResult | undefined {
+  if (!isRecord(v)) return undefined;
+  const { resultId, requestId, execId, pcId, jobId, jobVersion, status, exitCode, reason } = v;
+  const { startedAt, finishedAt, durationMs, emitted } = v;
+  if (
+    v['v'] !== WIRE_VERSION ||
+    typeof resultId !== 'string' ||
+    resultId === '' ||
+    !isSubjectToken(requestId) ||
+    !isSubjectToken(execId) ||
+    typeof pcId !== 'string' ||
+    !isName(pcId) ||
+    typeof jobId !== 'string' ||
+    !isSlug(jobId) ||
+    typeof jobVersion !== 'string' ||
+    jobVersion === '' ||
+    !STATUSES.has(status) ||
+    !(exitCode === null || Number.isSafeInteger(exitCode)) ||
+    !(reason === undefined || (typeof reason === 'string' && KIND_TOKEN_PATTERN.test(reason))) ||
+    !(startedAt === undefined || isTimestamp(startedAt)) ||
+    !isTimestamp(finishedAt) ||
+    !isNonNegativeInt(durationMs)
+  ) {
+    return undefined;
+  }
+  let emittedOut: Emitted | undefined;
+  if (emitted !== undefined) {
+    if (!isRecord(emitted)) return undefined;
+    const { events, invalid, capped } = emitted;
+    if (!isNonNegativeInt(events) || !isNonNegativeInt(invalid)) return undefined;
+    if (capped !== undefined && !isNonNegativeInt(capped)) return undefined;
+    emittedOut = capped === undefined ? { events, invalid } : { events, invalid, capped };
+  }
+  const stdout = fastOutputStream(v['stdout']);
+  if (stdout === undefined) return undefined;
+  const stderr = fastOutputStream(v['stderr']);
+  if (stderr === undefined) return undefined;
+  // Checked above; built in the schema's field order, optional fields only when present.
+  const out: Record<string, unknown> = {
+    v: WIRE_VERSION,
+    resultId,
+    requestId,
+    execId,
+    pcId,
+    jobId,
+    jobVersion,
+  };
+  out['status'] = status;
+  out['exitCode'] = exitCode;
+  if (reason !== undefined) out['reason'] = reason;
+  out['stdout'] = stdout;
+  out['stderr'] = stderr;
+  if (startedAt !== undefined) out['startedAt'] = startedAt;
+  out['finishedAt'] = finishedAt;
+  out['durationMs'] = durationMs;
+  if (emittedOut !== undefined) out['emitted'] = emittedOut;
+  return out as ExecResult;
 }

@@ -19,15 +19,35 @@ export const Timestamp = z.iso.datetime({
 });
 export type Timestamp = z.infer<typeof Timestamp>;
 
+/**
+ * The pattern {@link Timestamp} checks (zod's own), for hand-written readers that must accept
+ * exactly the same timestamps. `undefined` if zod ever stops exposing it: such readers then
+ * decline and leave the value to the schema.
+ */
+export const TIMESTAMP_PATTERN: RegExp | undefined = Timestamp.def.pattern;
+
 /** Formats a date (default: now) as a wire {@link Timestamp}. */
 export function toTimestamp(date: Date = new Date()): Timestamp {
   return date.toISOString();
 }
 
+/** The pattern of {@link Sha256Hex}. */
+export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+
 /** Lowercase hex SHA-256, 64 characters. */
 export const Sha256Hex = z
   .string()
-  .regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex characters (sha256)' });
+  .regex(SHA256_HEX_PATTERN, { error: 'must be 64 lowercase hex characters (sha256)' });
+
+/** True for what {@link NonNegativeInt} accepts (hand-written readers). */
+export function isNonNegativeInt(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+/** True for a value zod reads as an object: not null, not an array. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** A non-negative integer (counts, milliseconds). */
 export const NonNegativeInt = z
@@ -54,8 +74,11 @@ export function oneLine(max: number): z.ZodString {
     .regex(/^[^\r\n]*$/, { error: 'must be a single line' });
 }
 
+/** The pattern of {@link KindToken}. */
+export const KIND_TOKEN_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
 /** Lowercase snake-case word, e.g. `agent_online`: event kinds, target kinds. */
-export const KindToken = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, {
+export const KindToken = z.string().regex(KIND_TOKEN_PATTERN, {
   error: 'must be 1-64 lowercase letters, digits or _, starting with a letter',
 });
 

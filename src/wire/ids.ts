@@ -51,7 +51,8 @@ export const RESERVED_NAMES: readonly string[] = ['all', 'group'];
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const NAME_RULE = `must be 1-${MAX_TOKEN_LENGTH} letters, digits, '-' or '_', starting with a letter or digit, and not 'all' or 'group'`;
 
-function isName(s: string): boolean {
+/** True when `s` is a valid {@link PcId} or {@link GroupName}. */
+export function isName(s: string): boolean {
   return s.length <= MAX_TOKEN_LENGTH && NAME_PATTERN.test(s) && !RESERVED_NAMES.includes(s.toLowerCase());
 }
 
@@ -68,10 +69,13 @@ const SLUG_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const MAX_SLUG_LENGTH = 64;
 const SLUG_RULE = `must be 1-${MAX_SLUG_LENGTH} lowercase letters, digits, '-' or '_', starting with a letter or digit`;
 
+/** True when `s` is a valid {@link JobId} or {@link ScheduleId}. */
+export function isSlug(s: string): boolean {
+  return s.length <= MAX_SLUG_LENGTH && SLUG_PATTERN.test(s);
+}
+
 /** Job id, e.g. `backup-nightly`: /^[a-z0-9][a-z0-9_-]*$/, at most 64 characters. */
-export const JobId = z
-  .string()
-  .refine((s) => s.length <= MAX_SLUG_LENGTH && SLUG_PATTERN.test(s), { error: SLUG_RULE });
+export const JobId = z.string().refine(isSlug, { error: SLUG_RULE });
 export type JobId = z.infer<typeof JobId>;
 
 /** Schedule id: same rule as {@link JobId}. */

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-import { NonNegativeInt, Sha256Hex } from './fields.js';
+import { NonNegativeInt, SHA256_HEX_PATTERN, Sha256Hex, isNonNegativeInt, isRecord } from './fields.js';
 
 /** Largest stream carried inline in a result: 256 KiB. Larger streams go to the object store. */
 export const INLINE_OUTPUT_LIMIT = 256 * 1024;
@@ -82,6 +82,43 @@ export const OutputStream = z
     }
   });
 export type OutputStream = z.infer<typeof OutputStream>;
+
+/**
+ * Reads the common shapes of an {@link OutputStream} by hand (a `FastReader`, see codec.ts): empty,
+ * inline UTF-8, or an object pointer, with every check of the schema, the inline length and sha256
+ * included. Returns what the schema would return, or `undefined` for anything else (base64,
+ * invalid values), which the schema then decides.
+ */
+export function fastOutputStream(v: unknown): OutputStream | undefined {
+  if (!isRecord(v)) return undefined;
+  const { bytes, sha256, inline, object, dropped } = v;
+  if (!isNonNegativeInt(bytes) || typeof sha256 !== 'string' || !SHA256_HEX_PATTERN.test(sha256)) {
+    return undefined;
+  }
+  if (dropped !== undefined && !isNonNegativeInt(dropped)) return undefined;
+  const out: OutputStream = { bytes, sha256 };
+  if (inline !== undefined) {
+    if (object !== undefined || !isRecord(inline)) return undefined;
+    const { encoding, data } = inline;
+    if (encoding !== 'utf8' || typeof data !== 'string') return undefined;
+    // The bytes the schema checks are Buffer.from(data, 'utf8'); measure and hash the same
+    // encoding without copying the string into a buffer first.
+    if (bytes > INLINE_OUTPUT_LIMIT || Buffer.byteLength(data, 'utf8') !== bytes) return undefined;
+    if (createHash('sha256').update(data, 'utf8').digest('hex') !== sha256) return undefined;
+    out.inline = { encoding, data };
+  } else if (object !== undefined) {
+    if (bytes === 0 || !isRecord(object)) return undefined;
+    const { bucket, name } = object;
+    if (typeof bucket !== 'string' || bucket === '' || typeof name !== 'string' || name === '') {
+      return undefined;
+    }
+    out.object = { bucket, name };
+  } else if (bytes > 0) {
+    return undefined;
+  }
+  if (dropped !== undefined) out.dropped = dropped;
+  return out;
+}
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
