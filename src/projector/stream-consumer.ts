@@ -171,6 +171,9 @@ function toRaw(stream: ProjectedStream, m: JsMsg): RawMessage {
     seq: m.seq,
     subject: m.subject,
     data: m.data,
-    storedAt: new Date(Number(BigInt(m.info.timestampNanos) / 1_000_000n)).toISOString(),
+    // Only read when the message is recorded as an error: not computed for every message.
+    get storedAt() {
+      return new Date(Number(BigInt(m.info.timestampNanos) / 1_000_000n)).toISOString();
+    },
   };
 }
