@@ -17,7 +17,7 @@ import {
   isRecord,
 } from './fields.js';
 import { ExecId, JobId, PcId, RequestId, WIRE_VERSION, isName, isSlug, isSubjectToken } from './ids.js';
-import { OutputStream, fastOutputStream } from './output-stream.js';
+import { InlineOutput, OutputObject, OutputStream, fastOutputStream } from './output-stream.js';
 
 /** Final status of a run on one endpoint. */
 export const ResultStatus = z.enum(['ok', 'failed', 'timeout', 'killed', 'skipped', 'error']);
@@ -110,6 +110,18 @@ export function encodeExecResult(msg: ExecResultInput): Uint8Array {
 
 const STATUSES: ReadonlySet<unknown> = new Set(ResultStatus.options);
 
+/**
+ * The fields {@link fastExecResult} knows, per object. When a schema gains or loses a field, the
+ * fast reader turns itself off rather than drop it (its unit test fails until it is updated).
+ */
+export const FAST_READER_CURRENT = [
+  [ExecResult, 'v resultId requestId execId pcId jobId jobVersion status exitCode reason stdout stderr startedAt finishedAt durationMs emitted'],
+  [OutputStream, 'bytes sha256 inline object dropped'],
+  [InlineOutput, 'encoding data'],
+  [OutputObject, 'bucket name'],
+  [Emitted, 'events invalid capped'],
+].every(([schema, fields]) => Object.keys((schema as z.ZodObject).shape).join(' ') === fields); // prettier-ignore
+
 const isTimestamp = (v: unknown): v is string =>
   typeof v === 'string' && TIMESTAMP_PATTERN !== undefined && TIMESTAMP_PATTERN.test(v);
 
@@ -122,7 +134,7 @@ const isTimestamp = (v: unknown): v is string =>
  * holds the two side by side.
  */
 export function fastExecResult(v: unknown): ExecResult | undefined {
-  if (!isRecord(v)) return undefined;
+  if (!FAST_READER_CURRENT || !isRecord(v)) return undefined;
   const { resultId, requestId, execId, pcId, jobId, jobVersion, status, exitCode, reason } = v;
   const { startedAt, finishedAt, durationMs, emitted } = v;
   if (

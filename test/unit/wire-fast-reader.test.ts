@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 
-import { fastExecResult } from '../../src/wire/exec-result.js';
+import { FAST_READER_CURRENT, fastExecResult } from '../../src/wire/exec-result.js';
 import { ExecResult, inlineOutput, objectOutput, parseExecResult } from '../../src/wire/index.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -88,6 +88,10 @@ const ACCEPTED: Record<string, unknown> = {
 };
 
 describe('fastExecResult', () => {
+  it('knows every field of the schema (else it turns itself off)', () => {
+    assert.equal(FAST_READER_CURRENT, true, 'update fastExecResult to the changed schema');
+  });
+
   for (const [label, value] of Object.entries(ACCEPTED)) {
     it(`returns what the schema returns: ${label}`, () => {
       assert.ok(ExecResult.safeParse(value).success, `${label} must be valid`);
