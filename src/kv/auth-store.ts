@@ -1,5 +1,6 @@
 // The `auth` bucket: backend users, API tokens and login sessions, one key family each:
-// `users.<name>`, `tokens.<id>`, `sessions.<sha256 of the session id>`.
+// `users.<name>`, `tokens.<id>`, `sessions.<sha256 of the session id>` (agent enrollment tokens
+// and issued keys share the bucket: `enroll.*`, `agents.*`, see agent-identity.ts).
 //
 // No secret is stored in clear: a password is kept as a scrypt hash (memory-hard; parameters in
 // SCRYPT and in the stored string, so they can be raised later without breaking old hashes), a
