@@ -45,6 +45,7 @@ import {
 import {
   AgentConfigStore,
   AgentDirectory,
+  AgentReleaseStore,
   ArtifactStore,
   BUCKETS,
   OBJECT_STORES,
@@ -57,6 +58,7 @@ import {
 } from '../kv/index.js';
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
+import { packageVersion } from '../shared/paths.js';
 import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
@@ -65,6 +67,7 @@ import { ObjectCache, RunRefusal, type PreparedRun } from './object-cache.js';
 import type { CapturedStream } from './output-capture.js';
 import { signalTree } from './process-tree.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { SelfUpdater } from './self-update.js';
 import { Slots } from './slots.js';
 
 /** Job id of `baton exec` inline scripts: not a catalog job, so pin and revocation do not apply. */
@@ -90,8 +93,15 @@ export type AgentOptions = {
    */
   manageConsumer?: boolean;
   logger: Logger;
-  /** Reported in heartbeats. Default the package version. */
+  /** Reported in heartbeats. Default the version in the package.json of the running code. */
   agentVersion?: string;
+  /**
+   * Self-update, when the agent runs under the launcher (`baton agent`): `restart` hands over to
+   * the launcher once a release is staged (the caller then stops the agent and exits);
+   * `updatedFrom` is the version the launcher just switched from (reported as `agent_updated`).
+   * Default: no self-update (`target_version` is ignored).
+   */
+  selfUpdate?: { restart: (version: string) => void; updatedFrom?: string };
   /** Time running scripts get to finish on stop before they are killed. Default 30 s. */
   stopGraceMs?: number;
   /**
@@ -155,6 +165,8 @@ export class Agent {
   #heartbeatWake = new AbortController();
   #pullTask: Promise<void> | null = null;
   #consumer: Consumer | null = null;
+  #updater: SelfUpdater | null = null;
+  readonly #agentVersion: string;
   #started: Promise<void> | null = null;
   #stopped: Promise<void> | null = null;
 
@@ -167,6 +179,7 @@ export class Agent {
     this.#outbox = new Outbox(join(data, 'outbox'));
     // Stores are opened on first use: most requests carry inline scripts and no packages.
     this.#cache = new ObjectCache(join(data, 'cache'), (kind) => ArtifactStore.open(this.#nc!, kind));
+    this.#agentVersion = opts.agentVersion ?? packageVersion();
   }
 
   get config(): AgentConfig {
@@ -236,6 +249,7 @@ export class Agent {
     // fresh heartbeat and does not report the same transition again from its side.
     void this.#spawn('heartbeat', this.#heartbeatLoop());
     if (this.#opts.builtinInventory ?? true) void this.#spawn('inventory', this.#inventoryLoop());
+    if (this.#opts.selfUpdate) await this.#startSelfUpdate(this.#opts.selfUpdate);
     this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
   }
 
@@ -245,11 +259,34 @@ export class Agent {
 
   /** Creates or re-filters the EXEC consumer when this agent manages it; else the platform does. */
   async #ensureConsumer(): Promise<void> {
-    if (this.#managesConsumer) await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups);
+    if (this.#managesConsumer)
+      await ensureExecConsumer(await jetstreamManager(this.#nc!), this.pcId, this.#groups);
   }
 
   #version(): string {
-    return this.#opts.agentVersion ?? '0.1.0';
+    return this.#agentVersion;
+  }
+
+  async #startSelfUpdate(hooks: NonNullable<AgentOptions['selfUpdate']>): Promise<void> {
+    if (hooks.updatedFrom) {
+      await this.#obs(
+        'agent_updated',
+        { from: hooks.updatedFrom, to: this.#version() },
+        `${this.pcId}-updated-${this.#startedAt}`,
+      );
+    }
+    this.#updater = new SelfUpdater({
+      pcId: this.pcId,
+      version: this.#version(),
+      dataDir: resolve(this.#opts.dataDir),
+      releases: await AgentReleaseStore.open(this.#nc!),
+      restart: hooks.restart,
+      obs: (kind, payload, id) => this.#obs(kind, payload, id),
+      changed: () => this.#heartbeatWake.abort(),
+      logger: this.#log,
+    });
+    await this.#updater.start();
+    this.#updater.apply(this.#config.targetVersion, this.#config.updateJitterMs);
   }
 
   #spawn(name: string, p: Promise<void>): Promise<void> {
@@ -271,6 +308,7 @@ export class Agent {
       this.#log.warn({ key: bad.key, error: bad.error }, 'agent config layer ignored');
     this.#config = eff.resolved;
     this.#slots.setLimit(this.#config.concurrency);
+    this.#updater?.apply(this.#config.targetVersion, this.#config.updateJitterMs);
   }
 
   /**
@@ -826,6 +864,7 @@ export class Agent {
         agentVersion: this.#version(),
         groups: this.#groups,
         startedAt: this.#startedAt,
+        ...(this.#updater?.state ? { update: this.#updater.state } : {}),
         running: [...this.#running.values()].map((r) => ({
           requestId: r.request.requestId,
           execId: r.request.execId,
@@ -918,17 +957,18 @@ export class Agent {
   /**
    * Stops taking work, lets running scripts finish within the grace period, then kills what is
    * left (reported as killed), delivers the outbox once more and drains the connection.
-   * Idempotent.
+   * `graceMs` overrides `stopGraceMs` (a restart into a new release lets scripts run to their end).
+   * Idempotent: the first call's grace applies.
    */
-  stop(): Promise<void> {
-    this.#stopped ??= this.#stop();
+  stop(opts: { graceMs?: number } = {}): Promise<void> {
+    this.#stopped ??= this.#stop(opts.graceMs ?? this.#opts.stopGraceMs ?? 30_000);
     return this.#stopped;
   }
 
-  async #stop(): Promise<void> {
+  async #stop(grace: number): Promise<void> {
     await this.#started?.catch(() => undefined);
     this.#stopping.abort();
-    const grace = this.#opts.stopGraceMs ?? 30_000;
+    await this.#updater?.stop();
     const deadline = Date.now() + grace;
     while (this.#running.size > 0 && Date.now() < deadline) await delay(50);
     for (const r of this.#running.values()) r.abort.abort();

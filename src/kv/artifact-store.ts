@@ -153,32 +153,7 @@ export class ArtifactStore {
    * verifies the sha256 of what it receives; a stream that ends early throws.
    */
   async *read(info: ArtifactInfo, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    const { ref, size } = info;
-    if (size === 0) return;
-    const consumer = await this.js.consumers.get(objectStreamName(this.storeName), {
-      filter_subjects: [`$O.${this.storeName}.C.${info.nuid}`],
-    });
-    let chunks = 0;
-    let bytes = 0;
-    while (bytes < size) {
-      signal?.throwIfAborted();
-      // Never more than are left: a pull for more than the stream holds waits until it expires.
-      const want = Math.max(1, Math.min(READ_BATCH, info.chunks - chunks));
-      const batch = await consumer.fetch({ max_messages: want, expires: 10_000 });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        chunks++;
-        bytes += m.data.length;
-        yield m.data;
-      }
-      if (got === 0) {
-        throw new Error(
-          `${this.kind} '${ref}': no data after ${chunks} chunks (${bytes} of ${size} bytes); was it replaced or removed meanwhile?`,
-        );
-      }
-    }
-    if (bytes !== size) throw new Error(`${this.kind} '${ref}': read ${bytes} bytes, its size is ${size}`);
+    yield* readObjectChunks(this.js, this.storeName, `${this.kind} '${info.ref}'`, info, signal);
   }
 
   #toInfo(i: ObjectInfo): ArtifactInfo {
@@ -224,4 +199,44 @@ export async function pinJobObjects(
     packages.push({ object: info.ref, sha256: info.sha256, size: info.size, file: info.file });
   }
   return { script, packages };
+}
+
+/**
+ * The bytes of one object in order, READ_BATCH chunks at a time, through an ordered pull consumer
+ * on its chunk subject (see the file comment). `what` names it in errors; a stream that ends early
+ * throws. The caller verifies the sha256 of what it receives.
+ */
+export async function* readObjectChunks(
+  js: JetStreamClient,
+  store: ObjectStoreName,
+  what: string,
+  info: { nuid: string; chunks: number; size: number },
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const { size } = info;
+  if (size === 0) return;
+  const consumer = await js.consumers.get(objectStreamName(store), {
+    filter_subjects: [`$O.${store}.C.${info.nuid}`],
+  });
+  let chunks = 0;
+  let bytes = 0;
+  while (bytes < size) {
+    signal?.throwIfAborted();
+    // Never more than are left: a pull for more than the stream holds waits until it expires.
+    const want = Math.max(1, Math.min(READ_BATCH, info.chunks - chunks));
+    const batch = await consumer.fetch({ max_messages: want, expires: 10_000 });
+    let got = 0;
+    for await (const m of batch) {
+      got++;
+      chunks++;
+      bytes += m.data.length;
+      yield m.data;
+    }
+    if (got === 0) {
+      throw new Error(
+        `${what}: no data after ${chunks} chunks (${bytes} of ${size} bytes); was it replaced or removed meanwhile?`,
+      );
+    }
+  }
+  if (bytes !== size) throw new Error(`${what}: read ${bytes} bytes, its size is ${size}`);
 }

@@ -39,6 +39,8 @@ export { AgentDirectory, GroupList } from './agent-directory.js';
 export { DEFAULT_ADHOC_DEADLINE_MS, execScriptJob, startExecution } from './exec-publisher.js';
 export type { StartExecution, StartedExecution } from './exec-publisher.js';
 export { AgentConfigStore } from './agent-config-store.js';
+export { AgentReleaseStore, ReleaseIntegrityError } from './agent-releases.js';
+export type { AgentRelease } from './agent-releases.js';
 export type { EffectiveConfig } from './agent-config-store.js';
 export { readOutput, watchResults } from './result-reader.js';
 export { ScheduleStore, StoredSchedule, scheduleFromEntry } from './schedule-store.js';

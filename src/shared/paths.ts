@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +25,9 @@ export function cacheDir(): string {
 /** The embedded default's server config shipped with the project. */
 export function bundledNatsConfig(): string {
   return resolve(projectRoot(), 'nats-server.conf');
+}
+
+/** The `version` of the package.json of the running code (a release's own, under self-update). */
+export function packageVersion(root = projectRoot()): string {
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -2,10 +2,12 @@
  * Agent config: the values of the `agent_config` bucket. Keys `global`, `groups.<group>`,
  * `pcs.<pc_id>` each hold a partial layer (JSON); an agent merges them per field in that order
  * (groups in name order), later layers overriding earlier ones, and applies the result live.
- * `target_version` is a plain string key used by agent self-update.
+ * `target_version` is a field of the layers like any other, so a version can be targeted for the
+ * whole fleet, a group or one pc (agent self-update, docs/agents.md).
  */
 import { z } from 'zod';
 
+import { AgentReleaseVersion } from './agent-release.js';
 import { parseDuration } from './duration.js';
 import { GroupName, PcId } from './ids.js';
 
@@ -38,6 +40,13 @@ export const AgentConfigLayer = z.strictObject({
   live_output: z.boolean().optional(),
   /** Time between SIGTERM and SIGKILL when a script is stopped. Default `5s`. */
   kill_grace: duration(0, 600_000).optional(),
+  /**
+   * The agent release (`baton agent-release put`) agents should run; they update or downgrade to
+   * it. Default none (`''`): agents keep the version they run.
+   */
+  target_version: AgentReleaseVersion.optional(),
+  /** An agent starts its update after a random delay of 0..this, so a fleet spreads out. Default `5m`. */
+  update_jitter: duration(0, 86_400_000).optional(),
 });
 export type AgentConfigLayer = z.infer<typeof AgentConfigLayer>;
 export type AgentConfigKey = keyof AgentConfigLayer;
@@ -49,6 +58,8 @@ export const AGENT_CONFIG_DEFAULTS: Required<AgentConfigLayer> = {
   max_output_bytes: 256 * 1024 * 1024,
   live_output: true,
   kill_grace: '5s',
+  target_version: '',
+  update_jitter: '5m',
 };
 
 /** The merged config as the agent uses it (durations in ms). */
@@ -58,6 +69,9 @@ export type AgentConfig = {
   maxOutputBytes: number;
   liveOutput: boolean;
   killGraceMs: number;
+  /** null: no target, the agent keeps its version. */
+  targetVersion: string | null;
+  updateJitterMs: number;
 };
 
 export function resolveAgentConfig(merged: Required<AgentConfigLayer>): AgentConfig {
@@ -67,6 +81,8 @@ export function resolveAgentConfig(merged: Required<AgentConfigLayer>): AgentCon
     maxOutputBytes: merged.max_output_bytes,
     liveOutput: merged.live_output,
     killGraceMs: parseDuration(merged.kill_grace),
+    targetVersion: merged.target_version === '' ? null : merged.target_version,
+    updateJitterMs: parseDuration(merged.update_jitter),
   };
 }
 

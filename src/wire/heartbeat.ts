@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 
+import { AgentUpdateState } from './agent-release.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { NonNegativeInt, Timestamp, WireVersion } from './fields.js';
 import { ExecId, GroupName, JobId, PcId, RequestId } from './ids.js';
@@ -32,6 +33,8 @@ const agentFields = {
   startedAt: Timestamp,
   /** Scripts running now. Default `[]`. */
   running: z.array(RunningScript).default([]),
+  /** Self-update in progress or failed (docs/agents.md); absent when there is none. */
+  update: AgentUpdateState.optional(),
 };
 
 /** Heartbeat, wire version 1: the agent's state as of `at`. */

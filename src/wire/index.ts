@@ -130,13 +130,20 @@ export {
   scopeKey,
 } from './agent-config.js';
 export type { AgentConfig, AgentConfigKey, ConfigScope } from './agent-config.js';
+export { AgentReleaseVersion, AgentUpdateState } from './agent-release.js';
 export { ManifestError, formatIssue } from './manifest-error.js';
 export type { ManifestIssue } from './manifest-error.js';
 export { MANIFEST_KINDS, parseManifestFile, parseManifestFiles } from './manifest-file.js';
 export type { ManifestKind, ManifestSource, ParsedJob, ParsedManifests, RawDoc } from './manifest-file.js';
 export { manifestIssues } from './manifest-issues.js';
 export { MAX_MANIFEST_BYTES, decodeManifestText } from './manifest-text.js';
-export { JobManifest, JobManifestInput, RESERVED_JOB_ID, manifestJsonSchema, toJobManifest } from './manifest.js';
+export {
+  JobManifest,
+  JobManifestInput,
+  RESERVED_JOB_ID,
+  manifestJsonSchema,
+  toJobManifest,
+} from './manifest.js';
 
 export {
   FILE_NAME_RULE,

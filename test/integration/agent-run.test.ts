@@ -249,6 +249,8 @@ describe('agents run what is addressed to them', () => {
       max_output_bytes: 'default',
       live_output: 'default',
       kill_grace: 'default',
+      target_version: 'default',
+      update_jitter: 'default',
     });
     // And the agent really heartbeats faster: lastSeenAt advances within ~1s.
     const dir = await AgentDirectory.open(nc);
