@@ -30,10 +30,11 @@ export type AgentProcess = {
   output: () => string;
 };
 
-export function spawnAgent(url: string, pcId: string, dataDir: string): AgentProcess {
+/** `baton agent` (the launcher, which runs the agent as its child); `args` are more agent flags. */
+export function spawnAgent(url: string, pcId: string, dataDir: string, args: string[] = []): AgentProcess {
   const child = spawn(
     process.execPath,
-    [BATON_MAIN, 'agent', '--pc-id', pcId, '--data-dir', dataDir, '--stop-grace', '2'],
+    [BATON_MAIN, 'agent', '--pc-id', pcId, '--data-dir', dataDir, '--stop-grace', '2', ...args],
     {
       env: { ...process.env, BATON_NATS_URL: url },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,8 @@
 // releases are bundles built from this build's dist/ with a patched version, put with the real
 // `baton agent-release put`; targets are set through layered config. One agent updates from the
 // base install to 0.2.0 and runs a job on it, then is pointed at a release whose entry exits at
-// once, rolls back to 0.2.0 and reports the failure (ObsEvent and agent state).
+// once, and at one that never becomes healthy; each time it rolls back to 0.2.0 and reports the
+// failure (ObsEvent and agent state).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -29,9 +30,11 @@ import { waitFor } from '../helpers/wait.js';
 const PC = 'pc-update';
 /** One update: the old agent stops, the new one starts (a node process) and connects. */
 const UPDATE_MS = 45_000;
+/** --health-timeout of the agent under test: long enough for a real start on a loaded machine. */
+const HEALTH_TIMEOUT_S = 8;
 
 /** A bundle: package.json with `version` and the given dist/src (this build's, or one file). */
-async function makeBundle(work: string, version: string, brokenEntry = false): Promise<string> {
+async function makeBundle(work: string, version: string, brokenEntry?: 'exits' | 'hangs'): Promise<string> {
   const dir = join(work, `bundle-${version}`);
   await mkdir(dir, { recursive: true });
   const pkg = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')) as Record<
@@ -42,7 +45,8 @@ async function makeBundle(work: string, version: string, brokenEntry = false): P
   const out = join(work, `baton-agent-${version}.tgz`);
   if (brokenEntry) {
     await mkdir(join(dir, 'dist', 'src', 'cli'), { recursive: true });
-    await writeFile(join(dir, 'dist', 'src', 'cli', 'main.js'), 'process.exit(3);\n');
+    const code = brokenEntry === 'exits' ? 'process.exit(3);\n' : 'setInterval(() => {}, 1000);\n';
+    await writeFile(join(dir, 'dist', 'src', 'cli', 'main.js'), code);
     execFileSync('tar', ['-czf', out, '-C', dir, 'package.json', 'dist/src']);
   } else {
     execFileSync('tar', ['-czf', out, '-C', dir, 'package.json', '-C', projectRoot(), 'dist/src']);
@@ -123,7 +127,7 @@ describe('agent self-update', { timeout: 240_000 }, () => {
   });
 
   test('a target version is downloaded, checked, swapped in and reported; jobs run on the new version', async () => {
-    agent = spawnAgent(s.server.url, PC, join(work, 'agent'));
+    agent = spawnAgent(s.server.url, PC, join(work, 'agent'), ['--health-timeout', String(HEALTH_TIMEOUT_S)]);
     await agentReady(agent);
     const base = packageVersion();
     await waitFor(
@@ -160,7 +164,7 @@ describe('agent self-update', { timeout: 240_000 }, () => {
 
   test('a release that fails to start is rolled back and reported, and not retried', async () => {
     assert.equal(
-      (await s.cli(['agent-release', 'put', '0.3.0', await makeBundle(work, '0.3.0', true)])).code,
+      (await s.cli(['agent-release', 'put', '0.3.0', await makeBundle(work, '0.3.0', 'exits')])).code,
       0,
     );
     await (await AgentConfigStore.open(nc)).update(`pcs.${PC}`, { target_version: '0.3.0' });
@@ -185,5 +189,27 @@ describe('agent self-update', { timeout: 240_000 }, () => {
     const run = await runJob(nc, 'after-update', [{ kind: 'pc', pcId: PC }]);
     assert.equal((await collectResults(nc, run.requestIds, 1, 30_000))[0]?.status, 'ok');
     assert.equal((agent!.output().match(/switching to a new agent release/g) ?? []).length, 2);
+  });
+
+  test('a release that never reports healthy is stopped after --health-timeout and rolled back', async () => {
+    assert.equal(
+      (await s.cli(['agent-release', 'put', '0.4.0', await makeBundle(work, '0.4.0', 'hangs')])).code,
+      0,
+    );
+    await (await AgentConfigStore.open(nc)).update(`pcs.${PC}`, { target_version: '0.4.0' });
+    const failed = await waitFor(
+      'the agent to report the failed update of 0.4.0',
+      async () => {
+        const st = await agentState(nc);
+        return st?.update?.status === 'failed' && st.update.version === '0.4.0' ? st : undefined;
+      },
+      { timeoutMs: UPDATE_MS + HEALTH_TIMEOUT_S * 1000, intervalMs: 200 },
+    );
+    assert.equal(failed.agentVersion, '0.2.0');
+    assert.match(
+      failed.update?.error ?? '',
+      new RegExp(`rolled back to 0\\.2\\.0: did not report healthy within ${HEALTH_TIMEOUT_S}s`),
+    );
+    assert.deepEqual(await readPointer(work), { version: '0.2.0', previous: null, trial: false });
   });
 });
