@@ -333,7 +333,7 @@ export class Agent {
     const subs = [
       nc.subscribe(`$KV.${BUCKETS.agentGroups}.${this.pcId}`, { callback: mark('groups') }),
       // The layers that apply to this pc (an enrolled agent may not read other pcs' layers).
-      ...['global', 'target_version', `pcs.${this.pcId}`, 'groups.*'].map((key) =>
+      ...['global', `pcs.${this.pcId}`, 'groups.*'].map((key) =>
         nc.subscribe(`$KV.${BUCKETS.agentConfig}.${key}`, { callback: mark('config') }),
       ),
     ];

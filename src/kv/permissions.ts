@@ -34,7 +34,7 @@ const directGet = (bucket: string, key: string) =>
  */
 export function agentPermissions(pcId: string): Permissions {
   const consumer = consumerName(pcId);
-  const configKeys = ['global', 'target_version', `pcs.${pcId}`, 'groups.*'];
+  const configKeys = ['global', `pcs.${pcId}`, 'groups.*'];
   const objectReads = AGENT_READABLE_OBJECTS.flatMap((store) => {
     const stream = objectStreamName(store);
     return [
