@@ -62,11 +62,12 @@ import { packageVersion } from '../shared/paths.js';
 import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
-import { FINISHED_RETENTION_MS, Journal, type JournalEntry } from './journal.js';
+import { FINISHED_RETENTION_MS, Journal, type JournalEntryInput } from './journal.js';
 import { ObjectCache, RunRefusal, type PreparedRun } from './object-cache.js';
 import type { CapturedStream } from './output-capture.js';
 import { signalTree } from './process-tree.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { nextAttemptAt } from './retry.js';
 import { SelfUpdater } from './self-update.js';
 import { Slots } from './slots.js';
 
@@ -74,6 +75,8 @@ import { Slots } from './slots.js';
 export const EXEC_JOB_ID = RESERVED_JOB_ID;
 /** Live output per run is capped; the full output is always in the result. */
 const LIVE_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
+/** Delay before a request whose checks failed (broker unreachable) is processed again. */
+const PROCESS_RETRY_MS = 1_000;
 /** Emitted messages published concurrently from one outbox entry. */
 const EMIT_PUBLISH_WINDOW = 256;
 
@@ -129,6 +132,25 @@ export type AgentOptions = {
   builtinInventoryIntervalMs?: number;
 };
 
+/** Failures that say the broker is unreachable or slow: the outbox retries them forever. */
+function isTransientPublishError(err: unknown): boolean {
+  return /timeout|disconnect|closed|connection|no responders|503/i.test(String((err as Error)?.message ?? err));
+}
+
+/**
+ * The message when JetStream refused a publish for lack of space: a stream with discard `new` at
+ * its `max_bytes`/`max_msgs`, or the server's JetStream storage exhausted. Else null.
+ */
+function storageRefusal(err: unknown): string | null {
+  if (err === undefined || err === null) return null;
+  const text = String((err as Error)?.message ?? err);
+  return /maximum (bytes|messages)( per subject)? exceeded|insufficient (storage|resources)|storage (limit|full)|no space/i.test(
+    text,
+  )
+    ? text
+    : null;
+}
+
 /** Runs `fn` when `signal` aborts, or now when it already has (a listener added late never fires). */
 function onAbort(signal: AbortSignal, fn: () => void): void {
   if (signal.aborted) fn();
@@ -145,8 +167,13 @@ export class Agent {
   readonly #outbox: Outbox;
   readonly #cache: ObjectCache;
   readonly #running = new Map<string, Running>();
-  /** Requests being processed by this process (from a delivery or from journal recovery). */
-  readonly #claimed = new Set<string>();
+  /**
+   * Requests being processed by this process (from a delivery, journal recovery or a pending
+   * retry), counted: a retry is claimed before the delivery that ran the first attempt lets go.
+   */
+  readonly #claimed = new Map<string, number>();
+  /** Set while results are refused because the stream is full (reported once per episode). */
+  #blocked: string | null = null;
   readonly #tasks = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
   #nc: NatsConnection | null = null;
@@ -495,19 +522,60 @@ export class Agent {
       return;
     }
     const known = await this.#journal.get(request.requestId);
-    if ((known && known.state !== 'accepted') || this.#claimed.has(request.requestId)) {
-      m.ack(); // a redelivery of a request this agent already ran or is running: never twice
+    if (
+      (known && (known.state !== 'accepted' || known.attempt > 1)) ||
+      this.#claimed.has(request.requestId)
+    ) {
+      m.ack(); // a redelivery of a request this agent already ran, runs or retries: never twice
       return;
     }
-    this.#claimed.add(request.requestId);
+    this.#claim(request.requestId);
     try {
       if (!known)
         await this.#journal.put({ request, state: 'accepted', acceptedAt: new Date().toISOString() });
       await this.#ackConfirmed(m);
-      await this.#process(request);
+      await this.#processOrRetry(request, 1);
     } finally {
-      this.#claimed.delete(request.requestId);
+      this.#unclaim(request.requestId);
     }
+  }
+
+  #claim(requestId: string): void {
+    this.#claimed.set(requestId, (this.#claimed.get(requestId) ?? 0) + 1);
+  }
+
+  #unclaim(requestId: string): void {
+    const n = (this.#claimed.get(requestId) ?? 1) - 1;
+    if (n > 0) this.#claimed.set(requestId, n);
+    else this.#claimed.delete(requestId);
+  }
+
+  /**
+   * Runs `attempt` of an accepted request in its own task: after `notBefore` (a retry's backoff),
+   * in a concurrency slot. Stopping while it waits leaves the journal at `accepted`, so the attempt
+   * runs after a restart.
+   */
+  #scheduleAttempt(request: ExecRequest, attempt: number, notBefore?: string): void {
+    this.#claim(request.requestId);
+    void this.#spawn(
+      attempt > 1 ? 'retry' : 'recovered-request',
+      (async () => {
+        try {
+          const waitMs = notBefore ? Date.parse(notBefore) - Date.now() : 0;
+          if (waitMs > 0) await delay(waitMs, undefined, { signal: this.#stopping.signal });
+          await this.#slots.acquire(this.#stopping.signal);
+        } catch {
+          this.#unclaim(request.requestId);
+          return; // stopping
+        }
+        try {
+          await this.#processOrRetry(request, attempt);
+        } finally {
+          this.#slots.release();
+          this.#unclaim(request.requestId);
+        }
+      })(),
+    );
   }
 
   async #ackConfirmed(m: JsMsg): Promise<void> {
@@ -533,22 +601,40 @@ export class Agent {
     return null;
   }
 
-  async #process(request: ExecRequest): Promise<void> {
+  /**
+   * #process, and when it fails before the script started (the skip checks read KV, which fails
+   * while the broker is unreachable), the same attempt again a little later: the request is
+   * journaled and acked, so nothing else would ever run or report it until a restart. Once the
+   * journal says `started`, a failure is left to the restart path (it reports the interruption).
+   */
+  async #processOrRetry(request: ExecRequest, attempt: number): Promise<void> {
+    try {
+      await this.#process(request, attempt);
+    } catch (err) {
+      if (this.#stopping.signal.aborted) return;
+      const entry = await this.#journal.get(request.requestId).catch(() => null);
+      if (entry?.state !== 'accepted' || entry.attempt !== attempt) throw err;
+      this.#log.warn({ err, requestId: request.requestId, attempt }, 'request not processed; trying again');
+      this.#scheduleAttempt(request, attempt, new Date(Date.now() + PROCESS_RETRY_MS).toISOString());
+    }
+  }
+
+  async #process(request: ExecRequest, attempt: number): Promise<void> {
     const skip = await this.#skipReason(request);
     if (skip) {
       void this.#event('skipped', request, skip);
-      await this.#finish(request, this.#skippedResult(request, skip), []);
+      await this.#finish(request, this.#skippedResult(request, attempt, skip), []);
       return;
     }
     const sameJob = [...this.#running.values()].filter((r) => r.request.jobId === request.jobId);
     if (sameJob.length > 0 && request.overlap === 'skip') {
       void this.#event('skipped', request, 'already_running');
-      await this.#finish(request, this.#skippedResult(request, 'already_running'), []);
+      await this.#finish(request, this.#skippedResult(request, attempt, 'already_running'), []);
       return;
     }
     if (request.overlap === 'cancel_previous') for (const r of sameJob) r.abort.abort();
     void this.#event('accepted', request);
-    if (request.jitterMs > 0) {
+    if (request.jitterMs > 0 && attempt === 1) {
       const wait = Math.floor(Math.random() * request.jitterMs);
       try {
         await delay(wait, undefined, { signal: this.#stopping.signal });
@@ -556,10 +642,10 @@ export class Agent {
         return; // stopping: the journal still says accepted, so it runs after restart
       }
     }
-    await this.#run(request);
+    await this.#run(request, attempt);
   }
 
-  async #run(request: ExecRequest): Promise<void> {
+  async #run(request: ExecRequest, attempt: number): Promise<void> {
     const abort = new AbortController();
     const startedAt = new Date().toISOString();
     this.#running.set(request.requestId, { request, abort, startedAt });
@@ -583,10 +669,11 @@ export class Agent {
         { requestId: request.requestId, reason: refusal.reason, err },
         'run refused before start',
       );
-      await this.#finish(request, this.#refusedResult(request, refusal), []);
+      await this.#finish(request, this.#refusedResult(request, attempt, refusal), []);
       return;
     }
-    const entry: JournalEntry = { request, state: 'started', acceptedAt: startedAt, startedAt };
+    const accepted = (await this.#journal.get(request.requestId))?.acceptedAt ?? startedAt;
+    const entry: JournalEntryInput = { request, state: 'started', acceptedAt: accepted, startedAt, attempt };
     await this.#journal.put(entry);
     void this.#event('started', request);
     let outcome: ExecuteOutcome;
@@ -607,7 +694,7 @@ export class Agent {
     } finally {
       this.#running.delete(request.requestId);
     }
-    const resultId = resultIdFor(request.requestId, this.pcId);
+    const resultId = resultIdFor(request.requestId, this.pcId, attempt);
     // Read before the spill file moves into the outbox; what it yields goes into the same entry.
     const emit = request.emit
       ? await collectEmitted({
@@ -632,8 +719,9 @@ export class Agent {
         ...(c.dropped ? { dropped: c.dropped } : {}),
       };
     };
+    const retryAt = nextAttemptAt(request, attempt, outcome.status, outcome.reason, new Date());
     const result: ExecResultInput = {
-      ...this.#resultBase(request),
+      ...this.#resultBase(request, attempt),
       status: outcome.status,
       exitCode: outcome.exitCode,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
@@ -643,6 +731,7 @@ export class Agent {
       finishedAt: outcome.finishedAt.toISOString(),
       durationMs: outcome.durationMs,
       ...(emit ? { emitted: emit.emitted } : {}),
+      ...(retryAt ? { retryAt: retryAt.toISOString() } : {}),
     };
     await this.#finish(request, result, uploads, emit?.messages ?? []);
     await rm(workDir, { recursive: true, force: true });
@@ -678,31 +767,33 @@ export class Agent {
     };
   }
 
-  #resultBase(r: ExecRequest) {
+  /** Results of jobs with a retry policy say which attempt they report; others stay as they were. */
+  #resultBase(r: ExecRequest, attempt: number) {
     return {
       v: 1 as const,
-      resultId: resultIdFor(r.requestId, this.pcId),
+      resultId: resultIdFor(r.requestId, this.pcId, attempt),
       requestId: r.requestId,
       execId: r.execId,
       pcId: this.pcId,
       jobId: r.jobId,
       jobVersion: r.jobVersion,
+      ...(r.retry || attempt > 1 ? { attempt } : {}),
     };
   }
 
   /** A run refused before its script started: nothing ran; stderr says why. */
-  #refusedResult(r: ExecRequest, refusal: RunRefusal): ExecResultInput {
+  #refusedResult(r: ExecRequest, attempt: number, refusal: RunRefusal): ExecResultInput {
     return {
-      ...this.#skippedResult(r, refusal.reason),
+      ...this.#skippedResult(r, attempt, refusal.reason),
       status: refusal.reason === 'killed' ? 'killed' : 'error',
       stderr: inlineOutput(new TextEncoder().encode(`baton: ${refusal.message}; nothing ran\n`)),
     };
   }
 
-  #skippedResult(r: ExecRequest, reason: string): ExecResultInput {
+  #skippedResult(r: ExecRequest, attempt: number, reason: string): ExecResultInput {
     const empty = inlineOutput(new Uint8Array());
     return {
-      ...this.#resultBase(r),
+      ...this.#resultBase(r, attempt),
       status: 'skipped',
       exitCode: null,
       reason,
@@ -713,7 +804,10 @@ export class Agent {
     };
   }
 
-  /** Result into the outbox (durable), then the journal says finished; then deliver. */
+  /**
+   * Result into the outbox (durable), then the journal says finished, or, when the result carries
+   * `retryAt`, accepted again for the next attempt (which is scheduled); then deliver.
+   */
   async #finish(
     r: ExecRequest,
     result: ExecResultInput,
@@ -728,13 +822,26 @@ export class Agent {
       messages,
       attempts: 0,
     });
-    const prev = await this.#journal.get(r.requestId);
-    await this.#journal.put({
-      ...(prev ?? { request: r, acceptedAt: new Date().toISOString() }),
-      state: 'finished',
-      finishedAt: new Date().toISOString(),
-    });
+    await this.#afterResult(r, result.attempt ?? 1, result.retryAt);
     this.#flushWake?.();
+  }
+
+  /** The journal step after an attempt's result is in the outbox: finished, or the next attempt. */
+  async #afterResult(r: ExecRequest, attempt: number, retryAt: string | undefined): Promise<void> {
+    const prev = await this.#journal.get(r.requestId);
+    const acceptedAt = prev?.acceptedAt ?? new Date().toISOString();
+    if (retryAt === undefined) {
+      await this.#journal.put({
+        ...(prev ?? { request: r, acceptedAt }),
+        state: 'finished',
+        finishedAt: new Date().toISOString(),
+      });
+      return;
+    }
+    const next = attempt + 1;
+    await this.#journal.put({ request: r, state: 'accepted', acceptedAt, attempt: next, notBefore: retryAt });
+    this.#log.info({ requestId: r.requestId, jobId: r.jobId, attempt: next, retryAt }, 'run will be retried');
+    this.#scheduleAttempt(r, next, retryAt);
   }
 
   // ---- after a crash --------------------------------------------------------------------------
@@ -750,46 +857,45 @@ export class Agent {
         continue;
       }
       if (e.state === 'started') {
-        if (await this.#outbox.has(resultIdFor(r.requestId, this.pcId))) continue;
+        const done = await this.#outbox.get(resultIdFor(r.requestId, this.pcId, e.attempt));
+        if (done) {
+          // The attempt ended and its result is in the outbox; the crash came before the journal
+          // step after it. Take that step now (the result says whether a retry follows).
+          const retryAt = done.result['retryAt'];
+          await this.#afterResult(r, e.attempt, typeof retryAt === 'string' ? retryAt : undefined);
+          continue;
+        }
         if (e.pid) {
           signalTree(e.pid, 'SIGKILL'); // an orphan of the crashed agent must not run on unobserved
         }
         const empty = inlineOutput(new Uint8Array());
+        const now = new Date();
+        const retryAt = nextAttemptAt(r, e.attempt, 'error', 'agent_restarted', now);
         this.#log.warn(
-          { requestId: r.requestId, jobId: r.jobId },
+          { requestId: r.requestId, jobId: r.jobId, attempt: e.attempt, retry: retryAt !== null },
           'run interrupted by an agent restart; reporting it',
         );
         await this.#finish(
           r,
           {
-            ...this.#resultBase(r),
+            ...this.#resultBase(r, e.attempt),
             status: 'error',
             exitCode: null,
             reason: 'agent_restarted',
             stdout: empty,
             stderr: empty,
             ...(e.startedAt ? { startedAt: e.startedAt } : {}),
-            finishedAt: new Date().toISOString(),
+            finishedAt: now.toISOString(),
             durationMs: 0,
+            ...(retryAt ? { retryAt: retryAt.toISOString() } : {}),
           },
           [],
         );
         continue;
       }
-      // accepted, never started: run it now (it ran zero times, so this is its one run)
-      this.#claimed.add(r.requestId);
-      void this.#spawn(
-        'recovered-request',
-        (async () => {
-          await this.#slots.acquire(this.#stopping.signal);
-          try {
-            await this.#process(r);
-          } finally {
-            this.#slots.release();
-            this.#claimed.delete(r.requestId);
-          }
-        })(),
-      );
+      // accepted, never started: run it now (this attempt ran zero times, so this is its one run);
+      // a retry waits for its backoff first.
+      this.#scheduleAttempt(r, e.attempt, e.notBefore);
     }
   }
 
@@ -818,12 +924,9 @@ export class Agent {
   async #flushLoop(): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      const { retryInMs } = await this.#outbox.flushOnce({
+      const { retryInMs, remaining, delivered, transientError } = await this.#outbox.flushOnce({
         deliver: (e) => this.#deliver(e),
-        isTransient: (err) =>
-          /timeout|disconnect|closed|connection|no responders|503/i.test(
-            String((err as Error)?.message ?? err),
-          ),
+        isTransient: (err) => isTransientPublishError(err) || storageRefusal(err) !== null,
         onQuarantine: async (e, err) => {
           this.#log.error({ resultId: e.resultId, err }, 'result quarantined after repeated failures');
           await this.#obs(
@@ -834,6 +937,7 @@ export class Agent {
         },
       });
       if (signal.aborted) return; // an abort that fired during flushOnce must not be waited for
+      await this.#reportBlocked(storageRefusal(transientError), remaining, delivered);
       await new Promise<void>((resolveWait) => {
         const t = setTimeout(done, retryInMs || 60_000);
         function done() {
@@ -845,6 +949,28 @@ export class Agent {
         signal.addEventListener('abort', done, { once: true });
       });
       this.#flushWake = null;
+    }
+  }
+
+  /**
+   * A full stream (or JetStream storage) refuses results: they stay in the outbox and are retried
+   * like any transient failure, and the condition is reported once when it starts
+   * (`outbox_blocked`: log and ObsEvent) and once when deliveries go through again
+   * (`outbox_unblocked`), never per retry.
+   */
+  async #reportBlocked(refusal: string | null, pending: number, delivered: number): Promise<void> {
+    if (refusal !== null && this.#blocked === null) {
+      this.#blocked = refusal;
+      this.#log.warn({ error: refusal, pending }, 'results refused by JetStream storage; kept in the outbox');
+      await this.#obs(
+        'outbox_blocked',
+        { reason: 'storage_full', error: refusal.slice(0, 500), pending },
+        `${this.pcId}-outbox-blocked-${Date.now()}`,
+      );
+    } else if (refusal === null && this.#blocked !== null && (delivered > 0 || pending === 0)) {
+      this.#log.info({ delivered, pending }, 'results delivered again after storage was full');
+      this.#blocked = null;
+      await this.#obs('outbox_unblocked', { delivered, pending }, `${this.pcId}-outbox-unblocked-${Date.now()}`);
     }
   }
 

@@ -1,6 +1,8 @@
 // The agent's on-disk record of the requests it accepted, written before the delivery is acked,
 // so a request runs at most once: after a crash, a request that had started is reported as
-// `error/agent_restarted` (never silently rerun) and one that had not started is run now.
+// `error/agent_restarted` (never silently rerun) and one that had not started is run now. A job
+// that declares `retry` moves its entry back to `accepted` with the next attempt number and the
+// time it may start, once the previous attempt's result is in the outbox.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -15,8 +17,14 @@ export const JournalEntry = z.object({
   /** Process group of the running script, to end orphans after an agent crash. */
   pid: z.int().optional(),
   finishedAt: z.string().optional(),
+  /** The attempt this entry is about, from 1 (retries, docs/manifests.md). */
+  attempt: z.int().min(1).default(1),
+  /** An accepted retry starts no earlier than this. */
+  notBefore: z.string().optional(),
 });
 export type JournalEntry = z.infer<typeof JournalEntry>;
+/** What put() takes: `attempt` may be left out (1). */
+export type JournalEntryInput = z.input<typeof JournalEntry>;
 
 /** Finished entries are kept this long so a late redelivery is recognised and not rerun. */
 export const FINISHED_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -43,7 +51,7 @@ export class Journal {
     }
   }
 
-  async put(entry: JournalEntry): Promise<void> {
+  async put(entry: JournalEntryInput): Promise<void> {
     await writeFileDurable(this.#path(entry.request.requestId), JSON.stringify(entry));
   }
 

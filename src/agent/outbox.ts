@@ -63,11 +63,15 @@ export class Outbox {
   }
 
   async has(resultId: string): Promise<boolean> {
+    return (await this.get(resultId)) !== null;
+  }
+
+  /** The pending entry of a result, or null (delivered, never written, or unreadable). */
+  async get(resultId: string): Promise<OutboxEntry | null> {
     try {
-      await readFile(this.#path(resultId));
-      return true;
+      return OutboxEntry.parse(JSON.parse(await readFile(this.#path(resultId), 'utf8')));
     } catch {
-      return false;
+      return null;
     }
   }
 
@@ -91,9 +95,12 @@ export class Outbox {
 
   /**
    * Delivers every pending entry once, in order. Returns the delay before the next attempt
-   * (0 when the outbox is empty): grows while deliveries fail, resets after a success.
+   * (0 when the outbox is empty): grows while deliveries fail, resets after a success; and the
+   * transient error that stopped this round, if one did.
    */
-  async flushOnce(deps: OutboxDeps): Promise<{ delivered: number; remaining: number; retryInMs: number }> {
+  async flushOnce(
+    deps: OutboxDeps,
+  ): Promise<{ delivered: number; remaining: number; retryInMs: number; transientError?: unknown }> {
     let delivered = 0;
     let remaining = 0;
     for (const entry of await this.pending()) {
@@ -107,7 +114,7 @@ export class Outbox {
         if (deps.isTransient(err)) {
           // The broker is unreachable: every other entry would fail the same way.
           this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
-          return { delivered, remaining, retryInMs: this.#backoffMs };
+          return { delivered, remaining, retryInMs: this.#backoffMs, transientError: err };
         }
         const next = { ...entry, attempts: entry.attempts + 1, lastError: (err as Error).message };
         if (next.attempts >= MAX_PERMANENT_FAILURES) {

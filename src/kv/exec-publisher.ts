@@ -136,6 +136,7 @@ export async function startExecution(nc: NatsConnection, input: StartExecution):
       ...(m.emit === 'events' ? { emit: 'events' as const } : {}),
       ...(m.inventory === true ? { emit: 'inventory' as const } : {}),
       ...(pinned.packages ? { packages: pinned.packages } : {}),
+      ...(m.retry === undefined ? {} : { retry: m.retry }),
     };
     await js.publish(execSubject(target), encodeExecRequest(request), { msgID: request.requestId });
   }

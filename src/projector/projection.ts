@@ -161,9 +161,10 @@ export class Projection {
         if (subject.kind !== 'result' || subject.pcId !== r.pcId || subject.requestId !== r.requestId) {
           mismatch(m.subject, `pcId '${r.pcId}' and requestId '${r.requestId}'`);
         }
-        if (r.resultId !== resultIdFor(r.requestId, r.pcId)) {
+        const expectedId = resultIdFor(r.requestId, r.pcId, r.attempt ?? 1);
+        if (r.resultId !== expectedId) {
           throw new ProjectionInputError(
-            `resultId '${r.resultId}' must be '${resultIdFor(r.requestId, r.pcId)}' (requestId.pcId)`,
+            `resultId '${r.resultId}' must be '${expectedId}' (requestId.pcId, then .attempt from attempt 2)`,
           );
         }
         return {

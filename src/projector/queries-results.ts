@@ -20,6 +20,10 @@ export type ResultRow = {
   stderr: OutputStream;
   /** What a job with `emit` or `inventory` published from its stdout; absent otherwise. */
   emitted?: Emitted;
+  /** Which attempt of the request on the pc (1 unless the job retries). */
+  attempt: number;
+  /** Set when another attempt followed (or is due): when it could start. */
+  retryAt: string | null;
 };
 
 type Db0 = Record<string, string | number | null>;
@@ -59,6 +63,8 @@ export function resultQueries(db: Db): ResultQueries {
         durationMs: Number(r['duration_ms']),
         stdout: stream(r, 'stdout'),
         stderr: stream(r, 'stderr'),
+        attempt: Number(r['attempt'] ?? 1),
+        retryAt: (r['retry_at'] ?? null) as string | null,
         ...(r['emitted'] === null || r['emitted'] === undefined
           ? {}
           : { emitted: JSON.parse(String(r['emitted'])) as Emitted }),

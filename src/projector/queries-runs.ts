@@ -5,6 +5,7 @@ export const RUN_STATES = [
   'queued',
   'delivered',
   'running',
+  'retrying',
   'ok',
   'failed',
   'timeout',
@@ -53,6 +54,10 @@ export type RunRow = {
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
+  /** The attempt the row's result reports (1 unless the job retries). */
+  attempt: number;
+  /** Set while another attempt is due: when it starts at the earliest. */
+  retryAt: string | null;
 };
 
 export type OutputGroup = {
@@ -128,12 +133,13 @@ export function runQueries(db: Db): RunQueries {
   const runs = db.prepare(`
     SELECT pc_id AS pcId, expected, state, request_id AS requestId, result_id AS resultId,
       exit_code AS exitCode, COALESCE(reason, skip_reason) AS reason, accepted_at AS acceptedAt,
-      started_at AS startedAt, finished_at AS finishedAt, duration_ms AS durationMs
+      started_at AS startedAt, finished_at AS finishedAt, duration_ms AS durationMs,
+      attempt, retry_at AS retryAt
     FROM runs WHERE exec_id = ? ORDER BY pc_id`);
   const groups = db.prepare(`
     SELECT stdout_sha256 AS stdoutSha256, MAX(stdout_bytes) AS stdoutBytes, status, exit_code AS exitCode,
       COUNT(*) AS count, json_group_array(pc_id) AS pcs, MIN(result_id) AS sampleResultId
-    FROM (SELECT * FROM results WHERE exec_id = ? ORDER BY pc_id)
+    FROM (SELECT * FROM results WHERE exec_id = ? AND retry_at IS NULL ORDER BY pc_id)
     GROUP BY stdout_sha256, status, exit_code
     ORDER BY count DESC, stdoutSha256`);
   return {

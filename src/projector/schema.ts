@@ -18,6 +18,23 @@ const RUN_STATE = `CASE
     WHEN expired = 1 THEN 'expired'
     ELSE 'queued' END`;
 
+// Since schema 3 (retries): a run whose latest result will be retried is `retrying`; a request
+// whose deadline passed before the agent picked it up is `expired`, whether the sweep found no sign
+// of it or the agent came back late and answered `skipped/deadline_passed` (docs/operations.md,
+// "Run semantics").
+const RUN_STATE_3 = `CASE
+    WHEN status IS NOT NULL AND retry_at IS NOT NULL THEN (CASE WHEN expired = 1 THEN 'expired' ELSE 'retrying' END)
+    WHEN status = 'skipped' AND reason = 'deadline_passed' THEN 'expired'
+    WHEN status IS NOT NULL THEN status
+    WHEN skipped_at IS NOT NULL THEN (CASE WHEN skip_reason = 'deadline_passed' THEN 'expired' ELSE 'skipped' END)
+    WHEN started_at IS NOT NULL THEN 'running'
+    WHEN accepted_at IS NOT NULL THEN 'delivered'
+    WHEN expired = 1 THEN 'expired'
+    ELSE 'queued' END`;
+
+const RUN_COLUMNS = `exec_id, pc_id, expected, request_id, accepted_at, started_at, skipped_at, skip_reason,
+  result_id, status, exit_code, reason, finished_at, duration_ms, expired`;
+
 const OUTPUT_COLUMNS = (s: 'stdout' | 'stderr') => `
   ${s}_bytes INTEGER NOT NULL,
   ${s}_sha256 TEXT NOT NULL,
@@ -201,6 +218,41 @@ CREATE TABLE projector_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     sql: `
 ALTER TABLE results ADD COLUMN emitted TEXT;  -- JSON {events, invalid[, capped]} or NULL
 CREATE INDEX inventory_pc_source ON inventory (pc_id, source, job_id, at);
+`,
+  },
+  {
+    version: 3,
+    name: 'retries: attempts of results, retrying and late-expired runs',
+    // A generated column cannot be altered, so `runs` is rebuilt with the new state rule.
+    sql: `
+ALTER TABLE results ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE results ADD COLUMN retry_at TEXT;  -- set when the agent will run the request again
+ALTER TABLE executions ADD COLUMN retrying INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE runs_v3 (
+  exec_id TEXT NOT NULL,
+  pc_id TEXT NOT NULL,
+  expected INTEGER NOT NULL DEFAULT 0,
+  request_id TEXT,
+  accepted_at TEXT,
+  started_at TEXT,
+  skipped_at TEXT,
+  skip_reason TEXT,
+  result_id TEXT,
+  status TEXT,
+  exit_code INTEGER,
+  reason TEXT,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  expired INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 1,   -- the attempt of the result the row shows
+  retry_at TEXT,                        -- that result's retryAt: another attempt follows
+  state TEXT GENERATED ALWAYS AS (${RUN_STATE_3}) STORED,
+  PRIMARY KEY (exec_id, pc_id)
+);
+INSERT INTO runs_v3 (${RUN_COLUMNS}) SELECT ${RUN_COLUMNS} FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v3 RENAME TO runs;
+CREATE INDEX runs_pc ON runs (pc_id);
 `,
   },
 ];

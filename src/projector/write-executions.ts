@@ -21,7 +21,7 @@ export function executionWriter(db: Db): ExecutionWriter {
     UPDATE executions SET
       total = c.total, queued = c.queued, delivered = c.delivered, running = c.running, ok = c.ok,
       failed = c.failed, timeout = c.timeout, killed = c.killed, skipped = c.skipped, error = c.error,
-      expired = c.expired,
+      expired = c.expired, retrying = c.retrying,
       started_at = COALESCE(executions.announced_at, c.first_at),
       status = CASE WHEN ${FINAL} THEN (CASE WHEN c.ok = c.total THEN 'ok' ELSE 'failed' END) ELSE 'running' END,
       finished_at = CASE WHEN ${FINAL} THEN NULLIF(MAX(COALESCE(c.last_at, ''),
@@ -39,15 +39,19 @@ export function executionWriter(db: Db): ExecutionWriter {
         COALESCE(SUM(state = 'skipped'), 0) AS skipped,
         COALESCE(SUM(state = 'error'), 0) AS error,
         COALESCE(SUM(state = 'expired'), 0) AS expired,
+        COALESCE(SUM(state = 'retrying'), 0) AS retrying,
         MIN(COALESCE(accepted_at, started_at, skipped_at, finished_at)) AS first_at,
         MAX(COALESCE(finished_at, skipped_at)) AS last_at,
-        COALESCE(SUM(state IN ('queued', 'delivered', 'running')), 0) AS open
+        COALESCE(SUM(state IN ('queued', 'delivered', 'running', 'retrying')), 0) AS open
       FROM runs WHERE exec_id = @execId
     ) AS c
     WHERE executions.exec_id = @execId`);
+  // No sign of life, or a retry the agent never reported on (it was retrying when it went away).
   const expire = db.prepare(`
     UPDATE runs SET expired = 1
-    WHERE expired = 0 AND status IS NULL AND accepted_at IS NULL AND started_at IS NULL AND skipped_at IS NULL
+    WHERE expired = 0
+      AND ((status IS NULL AND accepted_at IS NULL AND started_at IS NULL AND skipped_at IS NULL)
+        OR (status IS NOT NULL AND retry_at IS NOT NULL))
       AND exec_id IN (SELECT exec_id FROM executions
                       WHERE status = 'running' AND deadline_at IS NOT NULL AND deadline_at < ?)
     RETURNING exec_id`);

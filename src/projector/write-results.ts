@@ -32,20 +32,23 @@ export function resultWriter(db: Db): ResultWriter {
       exit_code, reason, started_at, finished_at, duration_ms,
       stdout_bytes, stdout_sha256, stdout_encoding, stdout_inline, stdout_bucket, stdout_object, stdout_dropped,
       stderr_bytes, stderr_sha256, stderr_encoding, stderr_inline, stderr_bucket, stderr_object, stderr_dropped,
-      emitted)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      emitted, attempt, retry_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (result_id) DO NOTHING`);
-  // Several results for one exec × pc (two targets reaching the same pc): the greatest result id
-  // is the one the run row shows, whatever order they arrive in. `runs.started_at` comes from the
-  // `started` event only (the result row keeps its own).
+  // Several results for one exec × pc (attempts of a retried request; two targets reaching the
+  // same pc): the latest attempt, then the greatest result id, is the one the run row shows,
+  // whatever order they arrive in. `runs.started_at` comes from the `started` event only (the
+  // result row keeps its own).
   const upsertRun = db.prepare(`
-    INSERT INTO runs (exec_id, pc_id, request_id, result_id, status, exit_code, reason, finished_at, duration_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO runs (exec_id, pc_id, request_id, result_id, status, exit_code, reason, finished_at, duration_ms,
+      attempt, retry_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (exec_id, pc_id) DO UPDATE SET
       request_id = excluded.request_id, result_id = excluded.result_id, status = excluded.status,
       exit_code = excluded.exit_code, reason = excluded.reason, finished_at = excluded.finished_at,
-      duration_ms = excluded.duration_ms, expired = 0
-    WHERE runs.result_id IS NULL OR excluded.result_id > runs.result_id`);
+      duration_ms = excluded.duration_ms, attempt = excluded.attempt, retry_at = excluded.retry_at, expired = 0
+    WHERE runs.result_id IS NULL OR excluded.attempt > runs.attempt
+      OR (excluded.attempt = runs.attempt AND excluded.result_id > runs.result_id)`);
   const placeholder = db.prepare(`
     INSERT INTO executions (exec_id, job_id, job_version) VALUES (?, ?, ?)
     ON CONFLICT (exec_id) DO NOTHING`);
@@ -58,7 +61,7 @@ export function resultWriter(db: Db): ResultWriter {
         r.resultId, streamSeq, r.requestId, r.execId, r.pcId, r.jobId, r.jobVersion, r.status,
         r.exitCode, reason, iso(r.startedAt), finishedAt, r.durationMs,
         ...outputColumns(r.stdout), ...outputColumns(r.stderr),
-        r.emitted === undefined ? null : canonicalJson(r.emitted),
+        r.emitted === undefined ? null : canonicalJson(r.emitted), r.attempt ?? 1, iso(r.retryAt),
       ); // prettier-ignore
       upsertRun.run(
         r.execId,
@@ -70,6 +73,8 @@ export function resultWriter(db: Db): ResultWriter {
         reason,
         finishedAt,
         r.durationMs,
+        r.attempt ?? 1,
+        iso(r.retryAt),
       );
     },
     placeholder(execId, jobId, jobVersion) {

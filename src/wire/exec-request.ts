@@ -29,6 +29,21 @@ export type Overlap = z.infer<typeof Overlap>;
 export const EmitMode = z.enum(['events', 'inventory']);
 export type EmitMode = z.infer<typeof EmitMode>;
 
+/** Outcomes a job may retry (docs/manifests.md): `agent_restarted` is an `error` with that reason. */
+export const RetryOn = z.enum(['agent_restarted', 'failed', 'timeout']);
+export type RetryOn = z.infer<typeof RetryOn>;
+
+/** A job's retry policy as carried in each request (from the manifest's `retry`). */
+export const RetryPolicy = z.object({
+  /** Further attempts after the first, 1..10. */
+  max: z.int().min(1).max(10),
+  /** Wait before the first retry; doubled for each further one (capped at 1 h). */
+  backoffMs: z.int().min(1_000).max(3_600_000),
+  /** Outcomes that are retried. */
+  on: z.array(RetryOn).min(1),
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
 /** Why the request exists: an operator's ad-hoc run, or a schedule firing at `fireAt`. */
 export const Trigger = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('adhoc'), actor: oneLine(200) }),
@@ -98,6 +113,8 @@ export const ExecRequest = z.object({
    * runs; their paths reach the script as `BATON_PACKAGE_<NAME>`. Absent: none.
    */
   packages: z.array(PackagePin).max(MAX_JOB_PACKAGES).optional(),
+  /** The job's retry policy; absent: a run is never repeated (an interruption is reported). */
+  retry: RetryPolicy.optional(),
 });
 export type ExecRequest = z.infer<typeof ExecRequest>;
 /** What a writer passes to {@link encodeExecRequest}: defaults may be left out. */

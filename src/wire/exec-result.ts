@@ -49,13 +49,17 @@ export const RESULT_REASONS = [
 export type KnownResultReason = (typeof RESULT_REASONS)[number];
 
 /**
- * The result id of `requestId` on `pcId`: `<requestId>.<pcId>`. Deterministic, so a result
- * retried from the agent's outbox keeps its id (and its `Nats-Msg-Id`), and unambiguous,
- * because neither part may contain a `.`.
+ * The result id of `requestId` on `pcId`: `<requestId>.<pcId>`, and `<requestId>.<pcId>.<n>` for
+ * attempt n > 1 of a job that retries (docs/manifests.md). Deterministic, so a result retried
+ * from the agent's outbox keeps its id (and its `Nats-Msg-Id`), and unambiguous, because neither
+ * part may contain a `.`. Attempt 1 keeps the two-part id results had before retries existed.
  */
-export function resultIdFor(requestId: string, pcId: string): string {
-  return `${requestId}.${pcId}`;
+export function resultIdFor(requestId: string, pcId: string, attempt = 1): string {
+  return attempt > 1 ? `${requestId}.${pcId}.${attempt}` : `${requestId}.${pcId}`;
 }
+
+/** Most attempts of one request on one endpoint: the first run and up to 10 retries. */
+export const MAX_ATTEMPTS = 11;
 
 /**
  * What a run with `emit` produced from its stdout (docs/agents.md): `events` messages published
@@ -93,6 +97,17 @@ export const ExecResult = z.object({
   durationMs: NonNegativeInt,
   /** Present for runs of jobs with `emit: events` or `inventory: true`. */
   emitted: Emitted.optional(),
+  /**
+   * Which attempt of the request on this endpoint this result reports, from 1. Absent: 1 (jobs
+   * without `retry`, and results written before retries existed).
+   */
+  attempt: z.int().min(1).max(MAX_ATTEMPTS).optional(),
+  /**
+   * Set when the agent will run the request again (the job's `retry` covers this outcome and
+   * attempts and time before the deadline are left): when the next attempt starts at the
+   * earliest. Absent on a final result.
+   */
+  retryAt: Timestamp.optional(),
 });
 export type ExecResult = z.infer<typeof ExecResult>;
 /** What a writer passes to {@link encodeExecResult}. */

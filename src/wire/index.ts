@@ -24,6 +24,8 @@ export {
   EmitMode,
   ExecRequest,
   Overlap,
+  RetryOn,
+  RetryPolicy,
   RunAs,
   ScriptRef,
   Shell,
@@ -36,6 +38,7 @@ export type { ExecRequestInput } from './exec-request.js';
 export {
   Emitted,
   ExecResult,
+  MAX_ATTEMPTS,
   RESULT_REASONS,
   ResultStatus,
   encodeExecResult,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 
 import { parseDuration } from './duration.js';
 import { WireError } from './errors.js';
-import { RunAs, Shell } from './exec-request.js';
+import { RetryOn, RunAs, Shell } from './exec-request.js';
 import { MAX_JOB_PACKAGES, ObjectRef, packageEnvName, parseObjectRef } from './object-ref.js';
 import { ParamDecl, ParamsInput, toParamDecls } from './params.js';
 
@@ -51,6 +51,42 @@ const Timeout = z
     }
   })
   .describe('Longest a run may take before the agent kills its process tree: 1s..24h, e.g. 30s, 10m, 1h30m.');
+
+/** Shortest and longest retry backoff, in milliseconds: 1s and 1h. */
+export const MIN_BACKOFF_MS = 1_000;
+export const MAX_BACKOFF_MS = 3_600_000;
+/** Most retries a job may declare. */
+export const MAX_RETRIES = 10;
+
+/** The `retry` section as written in YAML: opt-in repetition of runs that did not succeed. */
+export const RetryInput = z
+  .strictObject({
+    max: z
+      .int({ error: `must be an integer 1..${MAX_RETRIES}` })
+      .min(1, { error: `must be an integer 1..${MAX_RETRIES}` })
+      .max(MAX_RETRIES, { error: `must be an integer 1..${MAX_RETRIES}` })
+      .describe(`Further attempts after the first, 1..${MAX_RETRIES}.`),
+    backoff: z
+      .string()
+      .regex(DURATION_PATTERN, { error: DURATION_RULE })
+      .superRefine((text, ctx) => {
+        const ms = durationMs(text);
+        if (ms !== undefined && (ms < MIN_BACKOFF_MS || ms > MAX_BACKOFF_MS)) {
+          ctx.addIssue({ code: 'custom', message: `'${text}' is out of range; allowed 1s..1h`, input: text });
+        }
+      })
+      .describe('Wait before the first retry, doubled for each further one (at most 1h): 1s..1h, e.g. 30s.'),
+    on: z
+      .array(RetryOn)
+      .min(1, { error: 'must list at least one of agent_restarted, failed, timeout' })
+      .default(['agent_restarted'])
+      .describe(
+        "Outcomes that are retried: agent_restarted (the agent crashed or rebooted while the script ran), failed (non-zero exit), timeout. Default: [agent_restarted].",
+      ),
+  })
+  .describe(
+    'Run again, on the same endpoint, after the outcomes in `on`, while attempts and time before the deadline are left. Default: never (an interrupted run is reported as error/agent_restarted).',
+  );
 
 /** The `execute` section of a job manifest as written in YAML. */
 export const ExecuteInput = z
@@ -173,6 +209,7 @@ export const JobManifestInput = z
       .describe(
         "true: the job's stdout (one JSON object) becomes the endpoint's inventory snapshot. Default: false.",
       ),
+    retry: RetryInput.optional(),
     execute: ExecuteInput,
   })
   .refine((m) => !(m.emit === 'events' && m.inventory === true), {
@@ -213,6 +250,14 @@ export const JobManifest = z.object({
   emit: EmitEvents.optional(),
   /** True: stdout is the endpoint's inventory snapshot. Absent: false. */
   inventory: z.boolean().optional(),
+  /** Retry policy; absent: never rerun. */
+  retry: z
+    .object({
+      max: z.int().min(1).max(MAX_RETRIES),
+      backoffMs: z.int().min(MIN_BACKOFF_MS).max(MAX_BACKOFF_MS),
+      on: z.array(RetryOn).min(1),
+    })
+    .optional(),
 });
 export type JobManifest = z.infer<typeof JobManifest>;
 
@@ -246,7 +291,15 @@ export function toJobManifest(input: z.output<typeof JobManifestInput>): JobMani
       : { params: toParamDecls(input.params) }),
     ...(input.emit === undefined ? {} : { emit: input.emit }),
     ...(input.inventory === true ? { inventory: true } : {}),
+    ...(input.retry === undefined ? {} : { retry: toRetry(input.retry) }),
   };
+}
+
+function toRetry(r: z.output<typeof RetryInput>): NonNullable<JobManifest['retry']> {
+  const backoffMs = durationMs(r.backoff);
+  if (backoffMs === undefined) throw new WireError(`invalid backoff '${r.backoff}'`, { path: 'retry.backoff' });
+  // Each outcome once, in a stable order, so the stored manifest does not depend on how it was listed.
+  return { max: r.max, backoffMs, on: RetryOn.options.filter((o) => r.on.includes(o)) };
 }
 
 /**

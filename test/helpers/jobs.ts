@@ -7,8 +7,11 @@ export async function putJob(
   nc: NatsConnection,
   id: string,
   script: string,
-  /** `execute`: YAML lines under `execute:` used instead of the inline `script`. */
-  opts: { version?: string; timeout?: string; shell?: string; execute?: string } = {},
+  /**
+   * `execute`: YAML lines under `execute:` used instead of the inline `script`; `extra`: top-level
+   * YAML lines (e.g. `retry: ...`).
+   */
+  opts: { version?: string; timeout?: string; shell?: string; execute?: string; extra?: string } = {},
 ): Promise<number> {
   const body =
     opts.execute ??
@@ -16,7 +19,7 @@ export async function putJob(
       .split('\n')
       .map((l) => `    ${l}`)
       .join('\n')}\n`;
-  const yaml = `kind: job\nid: ${id}\nversion: "${opts.version ?? '1'}"\nexecute:\n  shell: ${opts.shell ?? 'sh'}\n  timeout: ${opts.timeout ?? '30s'}\n${body}`;
+  const yaml = `kind: job\nid: ${id}\nversion: "${opts.version ?? '1'}"\n${opts.extra ?? ''}execute:\n  shell: ${opts.shell ?? 'sh'}\n  timeout: ${opts.timeout ?? '30s'}\n${body}`;
   const job = parseManifestFile(yaml, `${id}.yaml`).jobs[0]!;
   const store = await JobStore.open(nc);
   const current = await store.get(id);

@@ -5,6 +5,7 @@ export const RUN_STATES = [
   'queued',
   'delivered',
   'running',
+  'retrying',
   'ok',
   'failed',
   'timeout',
