@@ -134,7 +134,9 @@ export type AgentOptions = {
 
 /** Failures that say the broker is unreachable or slow: the outbox retries them forever. */
 function isTransientPublishError(err: unknown): boolean {
-  return /timeout|disconnect|closed|connection|no responders|503/i.test(String((err as Error)?.message ?? err));
+  return /timeout|disconnect|closed|connection|no responders|503/i.test(
+    String((err as Error)?.message ?? err),
+  );
 }
 
 /**
@@ -683,7 +685,7 @@ export class Agent {
         body: prepared.body,
         workDir,
         ...(request.cwd ? { cwd: request.cwd } : {}),
-        env: { ...this.#scriptEnv(request), ...prepared.env },
+        env: { ...this.#scriptEnv(request, attempt), ...prepared.env },
         timeoutMs: request.timeoutMs,
         maxOutputBytes: this.#config.maxOutputBytes,
         killGraceMs: this.#config.killGraceMs,
@@ -737,7 +739,7 @@ export class Agent {
     await rm(workDir, { recursive: true, force: true });
   }
 
-  #scriptEnv(r: ExecRequest): Record<string, string> {
+  #scriptEnv(r: ExecRequest, attempt: number): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, r.env, {
@@ -746,6 +748,7 @@ export class Agent {
       BATON_JOB_VERSION: r.jobVersion,
       BATON_EXEC_ID: r.execId,
       BATON_REQUEST_ID: r.requestId,
+      BATON_ATTEMPT: String(attempt),
     });
     for (const [k, v] of Object.entries(r.params ?? {})) env[`BATON_PARAM_${k.toUpperCase()}`] = v;
     return env;
@@ -970,7 +973,11 @@ export class Agent {
     } else if (refusal === null && this.#blocked !== null && (delivered > 0 || pending === 0)) {
       this.#log.info({ delivered, pending }, 'results delivered again after storage was full');
       this.#blocked = null;
-      await this.#obs('outbox_unblocked', { delivered, pending }, `${this.pcId}-outbox-unblocked-${Date.now()}`);
+      await this.#obs(
+        'outbox_unblocked',
+        { delivered, pending },
+        `${this.pcId}-outbox-unblocked-${Date.now()}`,
+      );
     }
   }
 

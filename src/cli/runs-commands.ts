@@ -123,7 +123,12 @@ export function registerRunsCommands(program: Command): void {
         console.log(
           formatTable(rows, [
             { header: 'PC', value: (r) => r.pcId },
-            { header: 'STATE', value: (r) => r.state },
+            // `retrying (2)`: the latest result is attempt 1, attempt 2 is due; `ok (2)`: it took two.
+            {
+              header: 'STATE',
+              value: (r) =>
+                r.attempt > 1 || r.retryAt ? `${r.state} (${r.attempt + (r.retryAt ? 1 : 0)})` : r.state,
+            },
             { header: 'EXIT', value: (r) => r.exitCode, align: 'right' },
             { header: 'REASON', value: (r) => r.reason },
             {
@@ -219,6 +224,8 @@ export function registerRunsCommands(program: Command): void {
         );
         console.log(`  exec ${r.execId}  pc ${r.pcId}  job ${r.jobId} ${r.jobVersion}`);
         console.log(`  started ${r.startedAt ?? '-'}  finished ${r.finishedAt}  (${r.durationMs} ms)`);
+        if (r.attempt > 1 || r.retryAt)
+          console.log(`  attempt ${r.attempt}${r.retryAt ? `, retried from ${r.retryAt}` : ''}`);
         if (r.emitted) {
           const capped = r.emitted.capped ? ` (${r.emitted.capped} over the cap)` : '';
           console.log(`  emitted ${r.emitted.events}, invalid ${r.emitted.invalid}${capped}`);

@@ -81,7 +81,7 @@ export const RetryInput = z
       .min(1, { error: 'must list at least one of agent_restarted, failed, timeout' })
       .default(['agent_restarted'])
       .describe(
-        "Outcomes that are retried: agent_restarted (the agent crashed or rebooted while the script ran), failed (non-zero exit), timeout. Default: [agent_restarted].",
+        'Outcomes that are retried: agent_restarted (the agent crashed or rebooted while the script ran), failed (non-zero exit), timeout. Default: [agent_restarted].',
       ),
   })
   .describe(
@@ -297,7 +297,8 @@ export function toJobManifest(input: z.output<typeof JobManifestInput>): JobMani
 
 function toRetry(r: z.output<typeof RetryInput>): NonNullable<JobManifest['retry']> {
   const backoffMs = durationMs(r.backoff);
-  if (backoffMs === undefined) throw new WireError(`invalid backoff '${r.backoff}'`, { path: 'retry.backoff' });
+  if (backoffMs === undefined)
+    throw new WireError(`invalid backoff '${r.backoff}'`, { path: 'retry.backoff' });
   // Each outcome once, in a stable order, so the stored manifest does not depend on how it was listed.
   return { max: r.max, backoffMs, on: RetryOn.options.filter((o) => r.on.includes(o)) };
 }

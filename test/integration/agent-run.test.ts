@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -257,5 +258,38 @@ describe('agents run what is addressed to them', () => {
     const seen = async () => (await dir.list()).agents.find((a) => a.pcId === 'pc-a')!.lastSeenAt;
     const t0 = await seen();
     await waitFor('a heartbeat at the new interval', async () => (await seen()) !== t0, { timeoutMs: 3_000 });
+  });
+  test('retry on failed: attempts until one succeeds, each a result of its own; timeout not listed is final', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'baton-retry-'));
+    const count = join(work, 'count');
+    // Fails on attempts 1 and 2, succeeds on 3; prints the attempt the agent says it is.
+    await putJob(nc, 'flaky', `echo "$BATON_ATTEMPT" >> ${count}\n[ "$(wc -l < ${count})" -ge 3 ] || exit 7\necho "ok on $BATON_ATTEMPT"`, {
+      extra: 'retry: { max: 3, backoff: 1s, on: [failed] }\n',
+    }); // prettier-ignore
+    const run = await runJob(nc, 'flaky', [{ kind: 'pc', pcId: 'pc-a' }]);
+    const results = (await collectResults(nc, run.requestIds, 3, 30_000)).sort(
+      (a, b) => (a.attempt ?? 1) - (b.attempt ?? 1),
+    );
+    const req = run.requestIds[0]!;
+    assert.deepEqual(
+      results.map((r) => [r.resultId, r.status, r.exitCode, r.attempt, typeof r.retryAt]),
+      [
+        [`${req}.pc-a`, 'failed', 7, 1, 'string'],
+        [`${req}.pc-a.2`, 'failed', 7, 2, 'string'],
+        [`${req}.pc-a.3`, 'ok', 0, 3, 'undefined'],
+      ],
+    );
+    assert.equal(text(results[2]!), 'ok on 3\n');
+    // Backoff doubles: attempt 3 is due at least 2 s after attempt 2 ended.
+    assert.ok(Date.parse(results[1]!.retryAt!) - Date.parse(results[1]!.finishedAt) >= 2_000);
+    assert.equal((await readFile(count, 'utf8')).trim().split('\n').length, 3);
+
+    await putJob(nc, 'slowfail', 'sleep 5', {
+      timeout: '1s',
+      extra: 'retry: { max: 2, backoff: 1s, on: [failed] }\n',
+    });
+    const slow = await runJob(nc, 'slowfail', [{ kind: 'pc', pcId: 'pc-a' }]);
+    const [only] = await collectResults(nc, slow.requestIds, 1, 20_000);
+    assert.deepEqual([only?.status, only?.attempt, only?.retryAt], ['timeout', 1, undefined]);
   });
 });

@@ -38,6 +38,7 @@ describe('manifestJsonSchema', () => {
       'params',
       'emit',
       'inventory',
+      'retry',
       'execute',
     ]);
     assert.deepEqual(s.required, ['kind', 'id', 'version', 'execute']);
