@@ -130,7 +130,7 @@ const STATUSES: ReadonlySet<unknown> = new Set(ResultStatus.options);
  * fast reader turns itself off rather than drop it (its unit test fails until it is updated).
  */
 export const FAST_READER_CURRENT = [
-  [ExecResult, 'v resultId requestId execId pcId jobId jobVersion status exitCode reason stdout stderr startedAt finishedAt durationMs emitted'],
+  [ExecResult, 'v resultId requestId execId pcId jobId jobVersion status exitCode reason stdout stderr startedAt finishedAt durationMs emitted attempt retryAt'],
   [OutputStream, 'bytes sha256 inline object dropped'],
   [InlineOutput, 'encoding data'],
   [OutputObject, 'bucket name'],
@@ -151,7 +151,7 @@ const isTimestamp = (v: unknown): v is string =>
 export function fastExecResult(v: unknown): ExecResult | undefined {
   if (!FAST_READER_CURRENT || !isRecord(v)) return undefined;
   const { resultId, requestId, execId, pcId, jobId, jobVersion, status, exitCode, reason } = v;
-  const { startedAt, finishedAt, durationMs, emitted } = v;
+  const { startedAt, finishedAt, durationMs, emitted, attempt, retryAt } = v;
   if (
     v['v'] !== WIRE_VERSION ||
     typeof resultId !== 'string' ||
@@ -169,7 +169,12 @@ export function fastExecResult(v: unknown): ExecResult | undefined {
     !(reason === undefined || (typeof reason === 'string' && KIND_TOKEN_PATTERN.test(reason))) ||
     !(startedAt === undefined || isTimestamp(startedAt)) ||
     !isTimestamp(finishedAt) ||
-    !isNonNegativeInt(durationMs)
+    !isNonNegativeInt(durationMs) ||
+    !(
+      attempt === undefined ||
+      (Number.isSafeInteger(attempt) && (attempt as number) >= 1 && (attempt as number) <= MAX_ATTEMPTS)
+    ) ||
+    !(retryAt === undefined || isTimestamp(retryAt))
   ) {
     return undefined;
   }
@@ -204,5 +209,7 @@ export function fastExecResult(v: unknown): ExecResult | undefined {
   out['finishedAt'] = finishedAt;
   out['durationMs'] = durationMs;
   if (emittedOut !== undefined) out['emitted'] = emittedOut;
+  if (attempt !== undefined) out['attempt'] = attempt;
+  if (retryAt !== undefined) out['retryAt'] = retryAt;
   return out as ExecResult;
 }

@@ -69,6 +69,14 @@ const ACCEPTED: Record<string, unknown> = {
   },
   'emitted with capped': { ...base, emitted: { events: 3, invalid: 1, capped: 2 } },
   'emitted without capped': { ...base, emitted: { events: 0, invalid: 0 } },
+  'a retried attempt': {
+    ...base,
+    resultId: `${base.resultId}.2`,
+    status: 'failed',
+    exitCode: 1,
+    attempt: 2,
+    retryAt: '2025-01-02T03:04:35.000Z',
+  },
   'dropped output': withField(['stdout', 'dropped'], 4096),
   'unknown fields at every level (dropped)': {
     ...withField(['stdout', 'inline', 'lang'], 'en'),
@@ -108,7 +116,7 @@ describe('fastExecResult', () => {
   // Every field replaced by every odd value: whatever the schema says, the fast reader never
   // accepts more, and when it accepts, it returns the same thing.
   const ODD: unknown[] = [
-    undefined, null, true, 0, -1, 1.5, 2 ** 53, '', 'x', 'x.y', 'all', 'Group', 'a b', 'ok', 'bogus',
+    undefined, null, true, 0, -1, 1.5, 2 ** 53, 1, 11, 12, '', 'x', 'x.y', 'all', 'Group', 'a b', 'ok', 'bogus',
     'Deadline Passed', '2025-02-29T00:00:00Z', '2025-01-02T03:04:05+01:00', '2025-01-02 03:04:05Z',
     '2025-01-02T24:00:00Z', 'utf8', 'base64', 'a'.repeat(129), sha('y'), {}, [], [1],
     { bytes: 0, sha256: sha('') }, { events: -1, invalid: 0 }, { bucket: '', name: 'n' },
@@ -118,6 +126,8 @@ describe('fastExecResult', () => {
     ['reason'],
     ['emitted'],
     ['emitted', 'capped'],
+    ['attempt'],
+    ['retryAt'],
     ...['bytes', 'sha256', 'inline', 'object', 'dropped'].map((k) => ['stdout', k]),
     ['stdout', 'inline', 'encoding'],
     ['stdout', 'inline', 'data'],
