@@ -75,8 +75,9 @@ import { Slots } from './slots.js';
 export const EXEC_JOB_ID = RESERVED_JOB_ID;
 /** Live output per run is capped; the full output is always in the result. */
 const LIVE_OUTPUT_CAP_BYTES = 4 * 1024 * 1024;
-/** Delay before a request whose checks failed (broker unreachable) is processed again. */
+/** Delay before a request whose checks failed (broker unreachable) is processed again, doubling. */
 const PROCESS_RETRY_MS = 1_000;
+const MAX_PROCESS_RETRY_MS = 30_000;
 /** Emitted messages published concurrently from one outbox entry. */
 const EMIT_PUBLISH_WINDOW = 256;
 
@@ -174,6 +175,8 @@ export class Agent {
    * retry), counted: a retry is claimed before the delivery that ran the first attempt lets go.
    */
   readonly #claimed = new Map<string, number>();
+  /** Consecutive failures to process a request before its script started (see #processOrRetry). */
+  readonly #processFailures = new Map<string, number>();
   /** Set while results are refused because the stream is full (reported once per episode). */
   #blocked: string | null = null;
   readonly #tasks = new Set<Promise<void>>();
@@ -615,10 +618,23 @@ export class Agent {
     } catch (err) {
       if (this.#stopping.signal.aborted) return;
       const entry = await this.#journal.get(request.requestId).catch(() => null);
-      if (entry?.state !== 'accepted' || entry.attempt !== attempt) throw err;
-      this.#log.warn({ err, requestId: request.requestId, attempt }, 'request not processed; trying again');
-      this.#scheduleAttempt(request, attempt, new Date(Date.now() + PROCESS_RETRY_MS).toISOString());
+      if (entry?.state !== 'accepted' || entry.attempt !== attempt) {
+        this.#processFailures.delete(request.requestId);
+        throw err;
+      }
+      // 1 s doubling to 30 s, per request: a lasting failure (not only a broker restart) is
+      // retried without flooding the log or the broker.
+      const failures = (this.#processFailures.get(request.requestId) ?? 0) + 1;
+      this.#processFailures.set(request.requestId, failures);
+      const waitMs = Math.min(MAX_PROCESS_RETRY_MS, PROCESS_RETRY_MS * 2 ** (failures - 1));
+      this.#log.warn(
+        { err, requestId: request.requestId, attempt, failures },
+        'request not processed; trying again',
+      );
+      this.#scheduleAttempt(request, attempt, new Date(Date.now() + waitMs).toISOString());
+      return;
     }
+    this.#processFailures.delete(request.requestId);
   }
 
   async #process(request: ExecRequest, attempt: number): Promise<void> {
