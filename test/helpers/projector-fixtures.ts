@@ -31,6 +31,10 @@ export type ResultSpec = {
   /** Size and sha256 of a stdout that lives in the object store. */
   stdoutObject?: { bytes: number; sha256: string };
   finishedAt?: string;
+  /** A retried job's attempt (from 1) and, when another follows, its retryAt. */
+  attempt?: number;
+  retryAt?: string;
+  reason?: string;
 };
 
 export function resultMessage(s: ResultSpec): Published {
@@ -38,7 +42,7 @@ export function resultMessage(s: ResultSpec): Published {
   const finishedAt = s.finishedAt ?? '2025-01-02T03:04:05.000Z';
   const msg: ExecResultInput = {
     v: 1,
-    resultId: resultIdFor(requestId, s.pcId),
+    resultId: resultIdFor(requestId, s.pcId, s.attempt ?? 1),
     requestId,
     execId: s.execId,
     pcId: s.pcId,
@@ -46,6 +50,7 @@ export function resultMessage(s: ResultSpec): Published {
     jobVersion: '1.0.0',
     status: s.status ?? 'ok',
     exitCode: s.exitCode === undefined ? 0 : s.exitCode,
+    ...(s.reason ? { reason: s.reason } : {}),
     stdout: s.stdoutObject
       ? objectOutput(s.stdoutObject.bytes, s.stdoutObject.sha256, {
           bucket: 'result_output',
@@ -61,6 +66,8 @@ export function resultMessage(s: ResultSpec): Published {
     startedAt: new Date(Date.parse(finishedAt) - 1200).toISOString(),
     finishedAt,
     durationMs: 1200,
+    ...(s.attempt ? { attempt: s.attempt } : {}),
+    ...(s.retryAt ? { retryAt: s.retryAt } : {}),
   };
   return { subject: resultSubject(s.pcId, requestId), data: encodeExecResult(msg), msgID: msg.resultId };
 }

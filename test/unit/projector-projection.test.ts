@@ -140,6 +140,93 @@ describe('projection (real SQLite)', () => {
     });
   });
 
+  test('attempts of a retried run: one row each, the run shows the latest, retrying is not final', () => {
+    withDb((db, p) => {
+      const first = resultMessage({
+        execId: 'R',
+        pcId: 'pc-a',
+        status: 'failed',
+        exitCode: 1,
+        attempt: 1,
+        retryAt: '2025-01-02T03:05:00.000Z',
+      });
+      const second = resultMessage({
+        execId: 'R',
+        pcId: 'pc-a',
+        status: 'ok',
+        attempt: 2,
+        stdout: 'second\n',
+      });
+      const start = runStartMessage('R', ['pc-a', 'pc-b'], DEADLINE);
+      const late = resultMessage({
+        execId: 'R',
+        pcId: 'pc-b',
+        status: 'skipped',
+        exitCode: null,
+        reason: 'deadline_passed',
+      });
+      p.applyBatch([raw('AUDIT', start), raw('RESULTS', first), raw('RESULTS', late)]);
+      const rm = ReadModel.open(db.name);
+      try {
+        const states = () => rm.runs.runs('R').map((r) => [r.pcId, r.state, r.attempt]);
+        assert.deepEqual(states(), [
+          ['pc-a', 'retrying', 1],
+          ['pc-b', 'expired', 1],
+        ]);
+        assert.equal(rm.runs.get('R')!.status, 'running', 'a retrying run keeps its execution open');
+        assert.equal(rm.runs.get('R')!.counts.retrying, 1);
+        // The second attempt, and then the first again (a redelivery): the latest attempt wins.
+        p.applyBatch([raw('RESULTS', second), raw('RESULTS', first)]);
+        assert.deepEqual(states(), [
+          ['pc-a', 'ok', 2],
+          ['pc-b', 'expired', 1],
+        ]);
+        const e = rm.runs.get('R')!;
+        assert.deepEqual([e.status, e.counts.ok, e.counts.expired, e.counts.retrying], ['failed', 1, 1, 0]);
+        assert.equal(
+          (db.prepare("SELECT COUNT(*) AS n FROM results WHERE exec_id = 'R'").get() as { n: number }).n,
+          3,
+        );
+        assert.deepEqual(rm.results.get(`R-0.pc-a.2`)?.attempt, 2);
+        // Output groups count final results only (the retried attempt 1 is left out).
+        assert.deepEqual(
+          rm.runs.outputGroups('R').map((g) => [g.status, g.pcs]),
+          [
+            ['ok', ['pc-a']],
+            ['skipped', ['pc-b']],
+          ],
+        );
+      } finally {
+        rm.close();
+      }
+    });
+  });
+
+  test('a run still retrying when the deadline passed expires; a later attempt wins', () => {
+    withDb((db, p) => {
+      const retrying = resultMessage({
+        execId: 'X',
+        pcId: 'pc-a',
+        status: 'error',
+        exitCode: null,
+        reason: 'agent_restarted',
+        attempt: 1,
+        retryAt: '2025-01-02T03:59:00.000Z',
+      });
+      p.applyBatch([raw('AUDIT', runStartMessage('X', ['pc-a'], DEADLINE)), raw('RESULTS', retrying)]);
+      assert.equal(p.sweepExpired(Date.parse(DEADLINE) - 1), 0);
+      assert.equal(p.sweepExpired(Date.parse(DEADLINE) + 1), 1);
+      const rm = ReadModel.open(db.name);
+      try {
+        assert.deepEqual([rm.runs.runs('X')[0]?.state, rm.runs.get('X')?.status], ['expired', 'failed']);
+        p.applyBatch([raw('RESULTS', resultMessage({ execId: 'X', pcId: 'pc-a', attempt: 2 }))]);
+        assert.deepEqual([rm.runs.runs('X')[0]?.state, rm.runs.get('X')?.status], ['ok', 'ok']);
+      } finally {
+        rm.close();
+      }
+    });
+  });
+
   test('identical outputs are grouped per execution', () => {
     withDb((db, p) => {
       p.applyBatch(scenario());
