@@ -70,6 +70,9 @@ describe('fault: broker SIGKILL during a burst of results', () => {
     assert.ok(before < N, `the broker was killed mid-burst (${before} of ${N} projected before)`);
 
     assert.equal(sqlValue(db, 'SELECT COUNT(*) FROM results'), N);
+    // Each request ran once on each pc: no redelivery made an agent run it again.
+    assert.equal(fleet.executions.size, N);
+    assert.deepEqual(new Set(fleet.executions.values()), new Set([1]));
     assert.equal(sqlValue(db, 'SELECT COUNT(DISTINCT request_id || pc_id) FROM results'), N);
     assert.equal(sqlValue(db, "SELECT COUNT(*) FROM runs WHERE state = 'ok'"), N);
     assert.equal(sqlValue(db, 'SELECT COUNT(*) FROM runs'), N);

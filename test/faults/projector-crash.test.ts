@@ -64,6 +64,9 @@ describe('fault: projector SIGKILL mid-batch', () => {
     assert.equal(await second.stop(), 0, second.output());
 
     assert.equal(sqlValue(db, 'SELECT COUNT(*) FROM results'), N);
+    // Each request ran once on each pc: no redelivery made an agent run it again.
+    assert.equal(fleet.executions.size, N);
+    assert.deepEqual(new Set(fleet.executions.values()), new Set([1]));
     assert.equal(sqlValue(db, "SELECT COUNT(*) FROM runs WHERE state = 'ok'"), N);
     assert.equal(sqlValue(db, "SELECT COUNT(*) FROM run_events WHERE kind = 'started'"), N);
     assert.equal(sqlValue(db, "SELECT COUNT(*) FROM run_events WHERE kind = 'accepted'"), N);

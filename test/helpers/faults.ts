@@ -143,6 +143,8 @@ export type SimFleet = {
   root: string;
   /** Errors the agents logged (a fault test prints them when it fails). */
   errors: string[];
+  /** How many times each `<pc>/<request id>` was run (a request must run at most once). */
+  executions: Map<string, number>;
   stop(): Promise<void>;
 };
 
@@ -156,7 +158,13 @@ export async function startSimFleet(url: string, n: number, durationMs = 20): Pr
   const pcs = Array.from({ length: n }, (_, i) => `sim-${String(i).padStart(3, '0')}`);
   const conns: NatsConnection[] = [];
   const agents: Agent[] = [];
-  const execute = simulatedExecutor({ outputBytes: 64, durationMs });
+  const simulate = simulatedExecutor({ outputBytes: 64, durationMs });
+  const executions = new Map<string, number>();
+  const execute: typeof simulate = (spec) => {
+    const key = `${spec.env['BATON_PC_ID']}/${spec.env['BATON_REQUEST_ID']}`;
+    executions.set(key, (executions.get(key) ?? 0) + 1);
+    return simulate(spec);
+  };
   const errors: string[] = [];
   const logger = {
     ...silentLogger,
@@ -185,6 +193,7 @@ export async function startSimFleet(url: string, n: number, durationMs = 20): Pr
     pcs,
     root,
     errors,
+    executions,
     async stop() {
       await Promise.all(agents.map((a) => a.stop()));
       await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
