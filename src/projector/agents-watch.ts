@@ -5,7 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { BUCKETS, kvStreamName } from '../kv/index.js';
 import type { ProjectorLogger } from './options.js';
-import type { Projection } from './projection.js';
+import type { AgentEntry } from './projection.js';
 
 export class AgentsWatch {
   #iter: Awaited<ReturnType<KV['watch']>> | null = null;
@@ -14,7 +14,8 @@ export class AgentsWatch {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly projection: Projection,
+    /** Applies one entry (Projection.applyAgentEntry, in the apply worker). */
+    private readonly apply: (e: AgentEntry) => Promise<void>,
     private readonly logger: ProjectorLogger,
   ) {}
 
@@ -26,7 +27,7 @@ export class AgentsWatch {
     this.#loop = (async () => {
       for await (const e of iter) {
         try {
-          this.projection.applyAgentEntry({
+          await this.apply({
             key: e.key,
             revision: e.revision,
             value: e.operation === 'PUT' ? e.value : null,

@@ -1,5 +1,6 @@
 // Entry module of src/projector: explicit named exports.
 export { AgentsWatch } from './agents-watch.js';
+export { BatchApplyError, BatchWorker } from './batch-worker.js';
 export { DbLockedError, acquireDbLock, lockFileOf, lockHolder } from './db-lock.js';
 export { BUSY_TIMEOUT_MS, openProjectionDb, openReadOnlyDb } from './db.js';
 export type { Db } from './db.js';
@@ -20,7 +21,9 @@ export {
   ProjectionInputError,
   isStorageError,
 } from './projection.js';
-export type { BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
+export type { AgentEntry, BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
+export { packBatch, unpackBatch } from './packed-batch.js';
+export type { PackedBatch } from './packed-batch.js';
 export { Projector, deleteDurables, removeDbFiles } from './projector.js';
 export type { ProjectorState, ProjectorStats } from './projector.js';
 export { DEFAULT_HEARTBEAT_MS } from './queries-agents.js';

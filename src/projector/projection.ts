@@ -45,11 +45,14 @@ export type RawMessage = {
   seq: number;
   subject: string;
   data: Uint8Array;
-  /** When the stream stored it (RFC 3339). */
-  storedAt: string;
+  /** When the stream stored it, in ms since the epoch (an RFC 3339 string only on error rows). */
+  storedAtMs: number;
 };
 
 export type BatchOutcome = { applied: number; errors: number };
+
+/** One `agents_state` KV entry: a put with its value, or a delete (`value: null`). */
+export type AgentEntry = { key: string; revision: number; value: Uint8Array | null; at: string };
 
 /** A message that cannot be projected: wrong subject, or a body that does not match it. */
 export class ProjectionInputError extends Error {
@@ -147,7 +150,7 @@ export class Projection {
       stream: m.stream,
       seq: m.seq,
       subject: m.subject,
-      at: m.storedAt,
+      at: new Date(m.storedAtMs).toISOString(),
       error: err instanceof Error ? err.message : String(err),
       raw: m.data,
     });
@@ -230,7 +233,7 @@ export class Projection {
    * Applies one `agents_state` entry (a put with its value, or a delete). A value that does not
    * parse is recorded as an error with the KV revision as its sequence.
    */
-  applyAgentEntry(e: { key: string; revision: number; value: Uint8Array | null; at: string }): void {
+  applyAgentEntry(e: AgentEntry): void {
     this.#db
       .transaction(() => {
         if (e.value === null) return this.#agents.remove(e.key);

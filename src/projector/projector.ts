@@ -1,6 +1,7 @@
 // The Projector: JetStream streams and the agents_state KV into the SQLite read model. It owns the
-// database connection, one StreamConsumer per projected stream, the agents watch, and two
-// periodic jobs: the sweep (expired runs, presence events) and the retention sweep.
+// database connection, one StreamConsumer per projected stream, the apply worker (a thread with
+// its own connection that applies the consumers' batches), the agents watch, and two periodic
+// jobs: the sweep (expired runs, presence events) and the retention sweep.
 //
 // Lifecycle: start() opens and migrates the database, then starts consuming; stop() stops
 // consuming, commits the batch in hand, waits for the periodic jobs and closes the database. Both
@@ -11,6 +12,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { encodeObsEvent, obsSubject } from '../wire/index.js';
 import { AgentsWatch } from './agents-watch.js';
+import { BatchWorker } from './batch-worker.js';
 import { acquireDbLock } from './db-lock.js';
 import { openProjectionDb, type Db } from './db.js';
 import {
@@ -38,6 +40,7 @@ export class Projector {
   #projection: Projection | null = null;
   #consumers: StreamConsumer[] = [];
   #agents: AgentsWatch | null = null;
+  #worker: BatchWorker | null = null;
   #timers: NodeJS.Timeout[] = [];
   #sweeping: Promise<void> | null = null;
   #retaining: Promise<void> | null = null;
@@ -76,6 +79,12 @@ export class Projector {
     this.#projection = projection;
     projection.setMeta('heartbeat_ms', String(o.heartbeatMs));
     projection.setMeta('instance', o.instance);
+    // Stream batches and agents_state entries are applied by a worker thread with its own
+    // connection, so decoding and writing overlap with receiving; this connection serves the
+    // periodic sweeps and the reads of presence.
+    const worker = new BatchWorker(o.dbPath, o.logger);
+    this.#worker = worker;
+    await worker.start();
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
     this.#consumers = PROJECTED_STREAMS.map(
@@ -88,11 +97,11 @@ export class Projector {
           batchSize: o.batchSize,
           flushAfterMs: o.flushAfterMs,
           ackWaitMs: o.ackWaitMs,
-          apply: (batch) => projection.applyBatch(batch),
+          apply: (batch) => worker.apply(batch),
           logger: o.logger,
         }),
     );
-    this.#agents = new AgentsWatch(this.nc, projection, o.logger);
+    this.#agents = new AgentsWatch(this.nc, (e) => worker.applyAgentEntry(e), o.logger);
     await Promise.all([...this.#consumers.map((c) => c.start()), this.#agents.start()]);
     this.#timers.push(setInterval(() => this.#tick('sweep'), o.sweepEveryMs));
     this.#timers.push(setInterval(() => this.#tick('retention'), o.retentionEveryMs));
@@ -185,6 +194,7 @@ export class Projector {
     await Promise.all([this.#sweeping, this.#retaining]);
     await this.#agents?.stop();
     await Promise.all(this.#consumers.map((c) => c.stop()));
+    await this.#worker?.stop();
     this.#db?.close();
     this.#db = null;
     this.#projection = null;

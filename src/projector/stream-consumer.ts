@@ -3,6 +3,11 @@
 // batch is applied in one transaction, and only then acked. A crash between commit and ack
 // redelivers messages whose effects are already in the database; the writers' upserts make that
 // a no-op (docs/projector.md, "exactly once").
+//
+// Applying is asynchronous (the apply worker), and the next batch is gathered while one is
+// applied: at most MAX_IN_FLIGHT batches are handed over and not yet settled, and the loop waits
+// for the oldest before it gathers more. A batch that fails is nak'ed while a later one may commit
+// and be acked; that is safe because the projection does not depend on the order of messages.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -23,13 +28,16 @@ export type StreamConsumerOptions = {
   batchSize: number;
   flushAfterMs: number;
   ackWaitMs: number;
-  /** Applies and commits a batch; throws when it could not be committed. */
-  apply: (batch: RawMessage[]) => BatchOutcome;
+  /** Applies and commits a batch; rejects when it could not be committed. */
+  apply: (batch: RawMessage[]) => Promise<BatchOutcome>;
   logger: ProjectorLogger;
 };
 
 /** Backoff after a failed commit or a broken consume loop. */
 const RETRY_MS = 1_000;
+
+/** Batches handed to `apply` and not settled yet: one being applied, one waiting behind it. */
+const MAX_IN_FLIGHT = 2;
 
 const ns = (ms: number) => ms * 1_000_000;
 
@@ -66,6 +74,8 @@ export class StreamConsumer {
   #stopping = false;
   #batch: JsMsg[] = [];
   #timer: NodeJS.Timeout | null = null;
+  /** Batches handed to `apply`, oldest first, removed when acked or nak'ed. */
+  #inFlight: Promise<void>[] = [];
   /** Messages applied and errors recorded since start. */
   readonly stats = { applied: 0, errors: 0, batches: 0 };
 
@@ -89,8 +99,8 @@ export class StreamConsumer {
         if (this.#stopping) void this.#messages.close();
         for await (const m of this.#messages) {
           this.#batch.push(m);
-          if (this.#batch.length >= o.batchSize || m.info.pending === 0) this.#flush();
-          else this.#timer ??= setTimeout(() => this.#flush(), o.flushAfterMs);
+          if (this.#batch.length >= o.batchSize || m.info.pending === 0) await this.#flush();
+          else this.#timer ??= setTimeout(() => void this.#flush(), o.flushAfterMs);
         }
       } catch (err) {
         o.logger.warn(
@@ -111,24 +121,36 @@ export class StreamConsumer {
         }
       } finally {
         // Stop (or a broken iterator): finish the batch in hand.
-        this.#flush();
+        await this.#flush();
       }
     }
   }
 
-  /** Applies and acks the current batch. Synchronous, so a timer and the loop never interleave. */
-  #flush(): void {
+  /**
+   * Hands the current batch to `apply` (acked when it commits, nak'ed when not) and resolves when
+   * fewer than MAX_IN_FLIGHT batches are outstanding. Takes the batch synchronously, so a timer
+   * and the loop never hand over the same messages.
+   */
+  async #flush(): Promise<void> {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#batch.length === 0) return;
-    const batch = this.#batch;
-    this.#batch = [];
+    if (this.#batch.length > 0) {
+      const done = this.#applyAndAck(this.#batch);
+      this.#batch = [];
+      this.#inFlight.push(done);
+      void done.then(() => this.#inFlight.splice(this.#inFlight.indexOf(done), 1));
+    }
+    while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight[0];
+  }
+
+  /** Applies a batch, then acks it; nak's it when it was not committed. Never rejects. */
+  async #applyAndAck(batch: JsMsg[]): Promise<void> {
     const o = this.#o;
     let outcome: BatchOutcome;
     try {
-      outcome = o.apply(batch.map((m) => toRaw(o.stream, m)));
+      outcome = await o.apply(batch.map((m) => toRaw(o.stream, m)));
     } catch (err) {
       // Not committed: ask for redelivery later rather than wait for ack_wait.
       o.logger.error(
@@ -153,7 +175,12 @@ export class StreamConsumer {
   /** True when the stream holds nothing this consumer has not applied and acked. */
   async caughtUp(): Promise<boolean> {
     const info = await this.#o.jsm.consumers.info(this.#o.stream, this.#o.durable);
-    return info.num_pending === 0 && info.num_ack_pending === 0 && this.#batch.length === 0;
+    return (
+      info.num_pending === 0 &&
+      info.num_ack_pending === 0 &&
+      this.#batch.length === 0 &&
+      this.#inFlight.length === 0
+    );
   }
 
   /** Stops consuming, applies the batch in hand, and returns when the loop has ended. Idempotent. */
@@ -161,7 +188,8 @@ export class StreamConsumer {
     this.#stopping = true;
     await this.#messages?.close();
     await this.#loop;
-    this.#flush();
+    await this.#flush();
+    await Promise.all(this.#inFlight);
   }
 }
 
@@ -171,9 +199,6 @@ function toRaw(stream: ProjectedStream, m: JsMsg): RawMessage {
     seq: m.seq,
     subject: m.subject,
     data: m.data,
-    // Only read when the message is recorded as an error: not computed for every message.
-    get storedAt() {
-      return new Date(Number(BigInt(m.info.timestampNanos) / 1_000_000n)).toISOString();
-    },
+    storedAtMs: Number(BigInt(m.info.timestampNanos) / 1_000_000n),
   };
 }

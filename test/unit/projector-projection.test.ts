@@ -42,7 +42,7 @@ const raw = (stream: ProjectedStream, p: Published): RawMessage => ({
   seq: ++seq,
   subject: p.subject,
   data: p.data,
-  storedAt: '2025-01-02T03:00:00.000Z',
+  storedAtMs: Date.parse('2025-01-02T03:00:00.000Z'),
 });
 
 function scenario(): RawMessage[] {

@@ -1,0 +1,149 @@
+// The apply worker over a real SQLite file, without NATS: what it writes is what the projection
+// writes on the calling thread, byte for byte; packed batches carry every message intact.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BatchApplyError,
+  BatchWorker,
+  PROJECTION_TABLES,
+  Projection,
+  dumpTable,
+  openProjectionDb,
+  packBatch,
+  silentProjectorLogger,
+  unpackBatch,
+  type ProjectedStream,
+  type RawMessage,
+} from '../../src/projector/index.js';
+import { encodeAgentState } from '../../src/wire/index.js';
+import {
+  resultMessage,
+  runEventMessage,
+  runStartMessage,
+  type Published,
+} from '../helpers/projector-fixtures.js';
+
+const AT = Date.parse('2025-01-02T03:00:00.000Z');
+let seq = 0;
+const raw = (stream: ProjectedStream, p: Published): RawMessage => ({
+  stream,
+  seq: ++seq,
+  subject: p.subject,
+  data: p.data,
+  storedAtMs: AT + seq,
+});
+
+function batches(): RawMessage[][] {
+  const results = ['pc-a', 'pc-b', 'pc-c'].map((pc, i) =>
+    raw('RESULTS', resultMessage({ execId: 'E1', pcId: pc, stdout: i === 2 ? 'other\n' : 'same\n' })),
+  );
+  const garbage = raw('RESULTS', {
+    subject: 'results.pc-x.R1',
+    data: new TextEncoder().encode('{"v":1'),
+    msgID: 'x',
+  });
+  return [
+    [raw('AUDIT', runStartMessage('E1', ['pc-a', 'pc-b', 'pc-c', 'pc-d'], '2025-01-02T04:00:00.000Z'))],
+    [raw('EVENTS', runEventMessage('E1', 'pc-d', 'accepted'))],
+    [...results, garbage],
+  ];
+}
+
+const agent = {
+  key: 'pc-a',
+  revision: 7,
+  at: '2025-01-02T03:00:00.000Z',
+  value: encodeAgentState({
+    v: 1,
+    pcId: 'pc-a',
+    hostname: 'a',
+    os: 'linux',
+    arch: 'x64',
+    agentVersion: '0.1.0',
+    groups: ['lab'],
+    startedAt: '2025-01-02T02:00:00.000Z',
+    lastSeenAt: '2025-01-02T03:00:00.000Z',
+  }),
+};
+
+function tempDb(): { path: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-worker-'));
+  const path = join(dir, 'baton.db');
+  openProjectionDb(path).close();
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe('packed batches', () => {
+  test('carry every message of a batch intact, payloads included', () => {
+    const batch = batches()[2]!;
+    const back = unpackBatch(packBatch(batch));
+    assert.deepEqual(
+      back.map((m) => ({ ...m, data: Buffer.from(m.data).toString() })),
+      batch.map((m) => ({ ...m, data: Buffer.from(m.data).toString() })),
+    );
+  });
+
+  test('refuse a batch that mixes streams', () => {
+    const [[start], [event]] = batches() as [RawMessage[], RawMessage[]];
+    assert.throws(() => packBatch([start!, event!]), /mixes streams 'AUDIT' and 'EVENTS'/);
+  });
+});
+
+describe('the apply worker', () => {
+  test('writes exactly what the projection writes on the calling thread', async () => {
+    const inWorker = tempDb();
+    const direct = tempDb();
+    const worker = new BatchWorker(inWorker.path, silentProjectorLogger);
+    try {
+      await worker.start();
+      const all = batches();
+      const outcomes = [];
+      for (const b of all) outcomes.push(await worker.apply(b));
+      await worker.applyAgentEntry(agent);
+      assert.deepEqual(outcomes, [
+        { applied: 1, errors: 0 },
+        { applied: 1, errors: 0 },
+        { applied: 3, errors: 1 },
+      ]);
+      await worker.stop();
+
+      const db = openProjectionDb(direct.path);
+      const projection = new Projection(db);
+      for (const b of all) projection.applyBatch(b);
+      projection.applyAgentEntry(agent);
+      const other = openProjectionDb(inWorker.path);
+      for (const table of PROJECTION_TABLES) {
+        assert.deepEqual(dumpTable(other, table), dumpTable(db, table), table);
+      }
+      // The malformed message is recorded with the time the stream stored it.
+      assert.deepEqual(
+        (dumpTable(other, 'projection_errors') as { at: string }[]).map((r) => r.at),
+        [new Date(all[2]![3]!.storedAtMs).toISOString()],
+      );
+      assert.equal(dumpTable(other, 'agents').length, 1);
+      other.close();
+      db.close();
+    } finally {
+      await worker.stop();
+      inWorker.cleanup();
+      direct.cleanup();
+    }
+  });
+
+  test('refuses work once stopped; stop is idempotent', async () => {
+    const { path, cleanup } = tempDb();
+    const worker = new BatchWorker(path, silentProjectorLogger);
+    try {
+      await worker.start();
+      await worker.stop();
+      await worker.stop();
+      await assert.rejects(worker.apply(batches()[0]!), BatchApplyError);
+      await assert.rejects(worker.applyAgentEntry(agent), BatchApplyError);
+    } finally {
+      cleanup();
+    }
+  });
+});
