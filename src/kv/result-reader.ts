@@ -2,14 +2,26 @@
 // which must work without the projector), and reading an output stream in full, inline or from
 // the object store.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { inlineOutputBytes, parseExecResult, type ExecResult, type OutputStream } from '../wire/index.js';
 import { STREAMS } from './names.js';
 
 /**
+ * Lifetime of one pull of a results watch (heartbeats come every half of it). An ordered consumer
+ * is a single replica on one node: when that node dies (a cluster member lost), the client keeps
+ * asking it for info and never recovers. Two missed heartbeats (5 s) close the watch's consumer
+ * and a new one resumes after the last result seen.
+ */
+const WATCH_PULL_EXPIRES_MS = 5_000;
+/** Pause before creating the consumer again (a stream leader election takes a few seconds). */
+const WATCH_RETRY_MS = 1_000;
+
+/**
  * Calls `onResult` for every result of the given requests (already stored or arriving), until
- * `signal` aborts. Malformed messages are passed to `onInvalid` and skipped.
+ * `signal` aborts. Malformed messages are passed to `onInvalid` and skipped. Survives the loss
+ * of the cluster node that serves it: no result is skipped or passed twice.
  */
 export async function watchResults(
   nc: NatsConnection,
@@ -19,24 +31,46 @@ export async function watchResults(
   onInvalid: (err: Error) => void = () => {},
 ): Promise<void> {
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(STREAMS.results, {
-    filter_subjects: requestIds.map((id) => `results.*.${id}`),
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages = await consumer.consume();
-  const stop = () => void messages.close();
-  signal.addEventListener('abort', stop, { once: true });
-  if (signal.aborted) stop();
-  try {
-    for await (const m of messages) {
-      try {
-        onResult(parseExecResult(m.data));
-      } catch (err) {
-        onInvalid(err as Error);
-      }
+  const filter_subjects = requestIds.map((id) => `results.*.${id}`);
+  let nextSeq = 0; // stream sequence to resume from; 0 until a result was seen
+  let resumed = false;
+  while (!signal.aborted) {
+    let messages: ConsumerMessages;
+    try {
+      const consumer = await js.consumers.get(STREAMS.results, {
+        filter_subjects,
+        ...(nextSeq > 0
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: nextSeq }
+          : { deliver_policy: DeliverPolicy.All }),
+      });
+      messages = await consumer.consume({ expires: WATCH_PULL_EXPIRES_MS });
+    } catch (err) {
+      // A first watch fails fast (no stream, no server); a resumed one rides out an election.
+      if (!resumed || signal.aborted) throw err;
+      await delay(WATCH_RETRY_MS, undefined, { signal }).catch(() => undefined);
+      continue;
     }
-  } finally {
-    signal.removeEventListener('abort', stop);
+    const stop = () => void messages.close();
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'heartbeats_missed') return stop();
+      }
+    })();
+    try {
+      for await (const m of messages) {
+        nextSeq = m.seq + 1;
+        try {
+          onResult(parseExecResult(m.data));
+        } catch (err) {
+          onInvalid(err as Error);
+        }
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+    resumed = true;
   }
 }
 

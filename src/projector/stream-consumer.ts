@@ -41,6 +41,15 @@ const MAX_IN_FLIGHT = 2;
 
 const ns = (ms: number) => ms * 1_000_000;
 
+/**
+ * Lifetime of one pull request. When a cluster node dies, the client re-checks the consumer
+ * (after a reconnect, or two missed heartbeats of half this time) and, if that fails during the
+ * leader election, waits this long before trying again. With the client's default (30 s) the
+ * projection stalled about 38 s after losing the RESULTS leader node; an idle pull renewed every
+ * 5 s costs the broker next to nothing.
+ */
+const PULL_EXPIRES_MS = 5_000;
+
 /** Creates the durable consumer, or updates the settings we own on an existing one. */
 export async function ensureDurable(
   jsm: JetStreamManager,
@@ -95,7 +104,10 @@ export class StreamConsumer {
     while (!this.#stopping) {
       try {
         const consumer = await o.js.consumers.get(o.stream, o.durable);
-        this.#messages = await consumer.consume({ max_messages: Math.max(o.batchSize * 2, 256) });
+        this.#messages = await consumer.consume({
+          max_messages: Math.max(o.batchSize * 2, 256),
+          expires: PULL_EXPIRES_MS,
+        });
         if (this.#stopping) void this.#messages.close();
         for await (const m of this.#messages) {
           this.#batch.push(m);
