@@ -30,7 +30,8 @@ export type TestServer = {
 
 let binaryPath: Promise<string> | undefined;
 
-async function binary(): Promise<string> {
+/** The nats-server binary the tests use (found once per process). */
+export async function natsBinary(): Promise<string> {
   binaryPath ??= findNatsServer().then(({ found, rejected }) => {
     if (!found) {
       throw new Error(
@@ -44,7 +45,7 @@ async function binary(): Promise<string> {
 
 export async function startTestServer(extraArgs: string[] = []): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'baton-nats-'));
-  const bin = await binary();
+  const bin = await natsBinary();
   const launch = (port: number) =>
     startNatsProcess({
       binary: bin,
