@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../shared/connect.js';
+import { waitForJetStream } from '../shared/nats-cluster.js';
 import { ensureNatsServer } from '../shared/nats-binary.js';
 import { startNatsProcess, type NatsProcess } from '../shared/nats-process.js';
 import { AuthStore, ensureTopology } from '../kv/index.js';
@@ -20,6 +21,7 @@ import { CliError, EXIT } from './exit-codes.js';
 import { topologyOptions } from './nats-commands.js';
 import { action } from './runtime.js';
 import { defaultPcId } from './agent-command.js';
+import { parseClusterSize, startUpCluster, type UpCluster } from './up-cluster.js';
 import { Service, type ServiceEvent, type ServiceSpec } from './supervisor.js';
 import {
   authorityPath,
@@ -36,6 +38,7 @@ export type UpFlags = {
   replicas?: string;
   limitScale?: string;
   tls?: boolean;
+  cluster?: string;
 };
 
 function isAlive(pid: number): boolean {
@@ -149,7 +152,12 @@ export function platformServices(ctx: BatonContext, logDir: string): ServiceSpec
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function startNats(binary: string, configFile: string, dataDir: string, port: number): Promise<NatsProcess> {
+async function startNats(
+  binary: string,
+  configFile: string,
+  dataDir: string,
+  port: number,
+): Promise<NatsProcess> {
   try {
     return await startNatsProcess({
       binary,
@@ -181,7 +189,17 @@ export async function up(flags: UpFlags): Promise<void> {
       );
     }
   }
-  const topo = topologyOptions(flags);
+  const clusterSize = parseClusterSize(flags.cluster);
+  // A cluster replicates everything 3 times unless told otherwise (never more than its nodes).
+  const topo = topologyOptions({
+    ...flags,
+    replicas: flags.replicas ?? (clusterSize ? process.env['BATON_REPLICAS'] || '3' : undefined),
+  });
+  if (clusterSize && (topo.replicas ?? 1) > clusterSize)
+    throw new CliError(
+      `--replicas: ${topo.replicas} is more than the ${clusterSize} nodes of --cluster`,
+      EXIT.usage,
+    );
   const port = parsePort(flags.natsPort);
   const askedApiPort = parsePort(flags.apiPort, '--api-port');
   await mkdir(join(dataDir, 'logs'), { recursive: true });
@@ -189,14 +207,20 @@ export async function up(flags: UpFlags): Promise<void> {
   const bin = await ensureNatsServer((line) => say(`  ${line}`));
   const secure = await prepareSecureStack(dataDir, { tls: flags.tls === true });
   const caFile = secure.tls?.caFile ?? null;
-  let nats = await startNats(bin.path, secure.configFile, dataDir, port);
+  const cluster: UpCluster | null = clusterSize
+    ? await startUpCluster(bin.path, secure.configFile, dataDir, clusterSize, port, say)
+    : null;
+  let nats = cluster ? null : await startNats(bin.path, secure.configFile, dataDir, port);
+  // Every client gets every node's URL (comma-separated), so it reconnects to a surviving one.
+  const natsUrl = cluster ? cluster.cluster.urls.join(',') : nats!.url;
   const nc: NatsConnection = await connectNats({
-    servers: nats.url,
+    servers: natsUrl,
     name: 'baton-up',
     longRunning: true,
     credsFile: credsPath(dataDir, 'admin'),
     ...(caFile ? { caFile } : {}),
   });
+  if (cluster) await waitForJetStream(nc);
   const changes = await ensureTopology(nc, topo);
   const pcId = defaultPcId();
   await ensureLocalAgentCreds(nc, secure.authority, dataDir, pcId);
@@ -207,7 +231,7 @@ export async function up(flags: UpFlags): Promise<void> {
   const apiUrl = `http://127.0.0.1:${askedApiPort === -1 ? await freePort() : askedApiPort}`;
 
   const ctx: BatonContext = {
-    natsUrl: nats.url,
+    natsUrl,
     apiUrl,
     token: admin.token,
     credsFile: credsPath(dataDir, 'admin'),
@@ -227,9 +251,15 @@ export async function up(flags: UpFlags): Promise<void> {
   for (const s of services) s.start();
 
   say(`baton is up (data in ${dataDir})`);
-  say(`  nats-server ${bin.version}  ${nats.url}  (log: ${join(dataDir, 'logs', 'nats-server.log')})`);
+  if (cluster)
+    say(
+      `  nats-server ${bin.version}  ${clusterSize} nodes  ${natsUrl}  (logs: ${join(dataDir, 'logs', 'nats-n*.log')})`,
+    );
+  else say(`  nats-server ${bin.version}  ${natsUrl}  (log: ${join(dataDir, 'logs', 'nats-server.log')})`);
   say(`  topology    ${changes.length} resources: ${created} created, ${updated} updated`);
-  say(`  security    NATS JWT auth, one identity per process and for agent ${pcId}; TLS ${caFile ? `on (CA ${caFile})` : 'off (loopback only; --tls turns it on)'}`);
+  say(
+    `  security    NATS JWT auth, one identity per process and for agent ${pcId}; TLS ${caFile ? `on (CA ${caFile})` : 'off (loopback only; --tls turns it on)'}`,
+  );
   for (const s of services) say(`  ${s.spec.name.padEnd(11)} pid ${s.pid ?? '?'}  (log: ${s.spec.logFile})`);
   say(`  web and API ${apiUrl}`);
   if (admin.password)
@@ -240,7 +270,7 @@ export async function up(flags: UpFlags): Promise<void> {
   // Keep nats-server up: if it dies underneath us, restart it on the same port and store.
   let stopping = false;
   const natsWatch = (async () => {
-    while (!stopping) {
+    while (!stopping && nats) {
       const code = await nats.exited;
       if (stopping) return;
       say(`! nats-server exited (code ${code}); restarting`);
@@ -257,7 +287,7 @@ export async function up(flags: UpFlags): Promise<void> {
   // Reverse order: platform processes first (they drain their NATS work), then the server.
   await Promise.all(services.map((s) => s.stop()));
   await nc.drain().catch(() => nc.close());
-  await nats.stop();
+  await (cluster ? cluster.stop() : nats?.stop());
   await natsWatch.catch(() => undefined);
   await rm(contextFile, { force: true });
   say('stopped; data kept in ' + dataDir);
@@ -270,8 +300,15 @@ export function registerUp(program: Command): void {
     .option('--data-dir <dir>', 'where NATS data, logs and the context file live', DEFAULT_DATA_DIR)
     .option('--nats-port <port>', "NATS client port, or 'random'", '4222')
     .option('--api-port <port>', "HTTP port of the API and web UI (127.0.0.1), or 'random'", '8420')
+    .option(
+      '--cluster <n>',
+      'run a JetStream cluster of n (3 or 5) nats-servers on loopback; replicas default to 3',
+    )
     .option('--replicas <n>', 'replicas of every resource; env BATON_REPLICAS')
     .option('--limit-scale <factor>', 'multiply every byte limit; env BATON_LIMIT_SCALE')
-    .option('--tls', 'serve NATS over TLS with a private CA made in <data-dir>/tls (agents verify the server)')
+    .option(
+      '--tls',
+      'serve NATS over TLS with a private CA made in <data-dir>/tls (agents verify the server)',
+    )
     .action(action(async (flags: UpFlags) => up(flags)));
 }

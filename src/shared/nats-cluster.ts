@@ -34,8 +34,8 @@ export type NatsClusterOptions = {
   size: number;
   /** Node `nK` keeps its JetStream store in `<dataDir>/nK/store` and its ports file in `<dataDir>/nK/run`. */
   dataDir: string;
-  /** A server config file passed to every node with `-c`. Default none. */
-  configFile?: string;
+  /** A server config file passed with `-c`: one for all nodes, or one per node. Default none. */
+  configFile?: string | ((node: ClusterNode) => string);
   /** Cluster name. Default `baton`. */
   clusterName?: string;
   /** Listen address of clients and routes. Default `127.0.0.1`. */
@@ -193,7 +193,9 @@ async function launchCluster(opts: NatsClusterOptions, nodes: ClusterNode[]): Pr
       runDir: node.runDir,
       host: node.host,
       port: node.clientPort,
-      ...(opts.configFile ? { configFile: opts.configFile } : {}),
+      ...(opts.configFile
+        ? { configFile: typeof opts.configFile === 'string' ? opts.configFile : opts.configFile(node) }
+        : {}),
       ...(node.logFile ? { logFile: node.logFile } : {}),
       ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
       extraArgs: [...clusterNodeArgs(node, nodes, clusterName), ...(opts.extraArgs ?? [])],

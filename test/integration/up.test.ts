@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +13,18 @@ import { waitFor } from '../helpers/wait.js';
 
 const ENV = { ...process.env, BATON_LIMIT_SCALE: String(1 / 256), BATON_NATS_URL: '' };
 
-function startUp(cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BATON_MAIN, 'up', '--nats-port', 'random', '--api-port', 'random'], {
-    cwd,
-    env: ENV,
-  });
+function startUp(
+  cwd: string,
+  extra: string[] = [],
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(
+    process.execPath,
+    [BATON_MAIN, 'up', '--nats-port', 'random', '--api-port', 'random', ...extra],
+    {
+      cwd,
+      env: ENV,
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -37,7 +44,12 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   });
   assert.match(first.output(), /nats-server \d+\.\d+\.\d+\s+nats:\/\/127\.0\.0\.1:\d+/);
   assert.match(first.output(), /21 resources: 21 created/);
-  const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as { natsUrl: string; apiUrl: string; token: string; credsFile: string };
+  const ctx = JSON.parse(readFileSync(ctxFile, 'utf8')) as {
+    natsUrl: string;
+    apiUrl: string;
+    token: string;
+    credsFile: string;
+  };
   // Secure by default: every process has its own identity; without one the server refuses.
   assert.match(first.output(), /security\s+NATS JWT auth/);
   await assert.rejects(connectNats({ servers: ctx.natsUrl, name: 'anonymous' }), /requires credentials/);
@@ -95,4 +107,53 @@ test('baton up runs the stack, commands find it from the folder, Ctrl-C stops it
   await nc2.close();
   second.child.kill('SIGTERM');
   assert.equal(await second.exited, 0);
+});
+
+test('baton up --cluster 3: three nodes, every resource R3, all URLs in the context, a killed node comes back', async (t) => {
+  const cwd = await mkdtemp(join(tmpdir(), 'baton-up-cluster-'));
+  t.after(() => rm(cwd, { recursive: true, force: true }));
+  const up = startUp(cwd, ['--cluster', '3']);
+  t.after(() => up.child.kill('SIGKILL'));
+  await waitFor('baton up --cluster to be ready', () => up.output().includes('Press Ctrl-C to stop.'), {
+    timeoutMs: 60_000,
+  });
+  assert.match(
+    up.output(),
+    /3 nodes\s+nats:\/\/127\.0\.0\.1:\d+,nats:\/\/127\.0\.0\.1:\d+,nats:\/\/127\.0\.0\.1:\d+/,
+  );
+  const ctx = JSON.parse(readFileSync(join(cwd, '.baton', 'context.json'), 'utf8')) as { natsUrl: string };
+  assert.equal(ctx.natsUrl.split(',').length, 3, 'the context file carries every node');
+
+  const status = await baton(['nats', 'status', '--json'], { cwd });
+  assert.equal(status.code, 0, status.stderr);
+  const rows = JSON.parse(status.stdout) as { name: string; replicas: number }[];
+  assert.equal(rows.length, 21);
+  assert.deepEqual(
+    rows.filter((r) => r.replicas !== 3),
+    [],
+    'every resource has 3 replicas',
+  );
+
+  // A node that dies is started again on its ports and store.
+  const runDir = join(cwd, '.baton', 'cluster', 'n2', 'run');
+  const pidOf = () => Number(/nats-server_(\d+)\.ports/.exec(readdirSync(runDir).join(' '))?.[1]);
+  const first = pidOf();
+  process.kill(first, 'SIGKILL');
+  await waitFor('n2 to be restarted', () => up.output().includes('nats-server n2 exited') && pidOf() !== first && pidOf(), {
+    timeoutMs: 30_000,
+  }); // prettier-ignore
+  // While the node catches up, a command that lands on it may time out; within the bound, all work.
+  await waitFor('every resource to answer again', async () => {
+    const r = await baton(['nats', 'status', '--json'], { cwd });
+    return r.code === 0 && (JSON.parse(r.stdout) as unknown[]).length === 21;
+  }, { timeoutMs: 30_000, intervalMs: 500 }); // prettier-ignore
+
+  // Bad sizes are refused before anything starts.
+  const bad = await baton(['up', '--cluster', '2', '--nats-port', 'random'], { cwd: tmpdir(), env: ENV });
+  assert.equal(bad.code, EXIT.usage);
+  assert.match(bad.stderr, /--cluster: '2' is not allowed; use 3 or 5/);
+
+  up.child.kill('SIGINT');
+  assert.equal(await up.exited, 0, up.output());
+  assert.match(up.output(), /stopped; data kept/);
 });
