@@ -208,17 +208,20 @@ console.log(
   `\nwork: ${work_.execs} executions fired, ${work_.ok} ok results of ${work_.total} expected` +
     ` (${work_.open} still open at the end: the last minute's runs)`,
 );
-console.log('\ntrend after the first third (least-squares line through the samples)');
 console.log(
-  `${'process'.padEnd(14)}${'mean RSS'.padStart(10)}${'RSS/h'.padStart(12)}${'fds/h'.padStart(9)}  verdict`,
+  "\ntrend after the first third: least-squares line through each minute's lowest RSS and fd count",
+);
+console.log(
+  `${'process'.padEnd(14)}${'mean RSS'.padStart(11)}${'RSS growth'.padStart(12)}${'fd growth'.padStart(11)}${'RSS/h'.padStart(12)}  verdict`,
 );
 let growing = 0;
 for (const [name, samples] of series) {
   const t = trendOf(samples);
   if (t.verdict === 'growing') growing++;
   console.log(
-    `${name.padEnd(14)}${`${(t.meanRssBytes / MiB).toFixed(1)} MiB`.padStart(10)}` +
-      `${`${(t.rssBytesPerHour / MiB).toFixed(1)} MiB`.padStart(12)}${t.fdsPerHour.toFixed(1).padStart(9)}  ${t.verdict}`,
+    `${name.padEnd(14)}${`${(t.meanRssBytes / MiB).toFixed(1)} MiB`.padStart(11)}` +
+      `${`${(t.rssGrowthBytes / MiB).toFixed(1)} MiB`.padStart(12)}${t.fdGrowth.toFixed(1).padStart(11)}` +
+      `${`${(t.rssBytesPerHour / MiB).toFixed(1)} MiB`.padStart(12)}  ${t.verdict}`,
   );
 }
 console.log(growing === 0 ? '\nno growth trend' : `\n${growing} process(es) growing`);

@@ -1,5 +1,5 @@
-// The soak's verdict: a least-squares line through each process's samples (after a warm-up), and
-// whether its growth over the measured window is more than noise.
+// The soak's verdict: a least-squares line through each process's per-minute floor of memory and
+// descriptors (after a warm-up), and whether its growth over the measured window is more than noise.
 
 export type Sample = { atSec: number; rssBytes: number; fds: number };
 
@@ -7,11 +7,12 @@ export type Trend = {
   /** Growth per hour from the fitted line. */
   rssBytesPerHour: number;
   fdsPerHour: number;
-  /** Growth over the measured window from the fitted line. */
+  /** Growth over the measured window (after the warm-up) from the fitted line. */
   rssGrowthBytes: number;
   fdGrowth: number;
   meanRssBytes: number;
   verdict: 'flat' | 'growing';
+  /** Periods the line was fitted through. */
   samples: number;
 };
 
@@ -35,12 +36,29 @@ export const RSS_TOLERANCE = { fraction: 0.1, bytes: 8 * 1024 * 1024 };
 export const FD_TOLERANCE = 5;
 
 /**
- * Fits the samples after the first `warmupFraction` of the run (caches fill, consumers are made,
- * the first fires happen) and judges the growth over that window.
+ * Judges retained growth. Load comes in waves (every schedule fires each minute), so RSS swings
+ * within a minute; what a leak raises is the floor. Samples are grouped into periods of the load
+ * (`periodSec`) and the least-squares line goes through each period's lowest RSS and fd count,
+ * after the first `warmupFraction` of the run (caches fill, consumers are made, first fires).
  */
-export function trendOf(samples: readonly Sample[], warmupFraction = 1 / 3): Trend {
+export function trendOf(
+  samples: readonly Sample[],
+  opts: { periodSec?: number; warmupFraction?: number } = {},
+): Trend {
+  const period = opts.periodSec ?? 60;
   const end = samples.at(-1)?.atSec ?? 0;
-  const kept = samples.filter((s) => s.atSec >= end * warmupFraction);
+  const floors = new Map<number, Sample>();
+  for (const s of samples) {
+    if (s.atSec < end * (opts.warmupFraction ?? 1 / 3)) continue;
+    const k = Math.floor(s.atSec / period);
+    const f = floors.get(k);
+    floors.set(k, {
+      atSec: (k + 0.5) * period,
+      rssBytes: Math.min(f?.rssBytes ?? Infinity, s.rssBytes),
+      fds: Math.min(f?.fds ?? Infinity, s.fds),
+    });
+  }
+  const kept = [...floors.values()];
   const xs = kept.map((s) => s.atSec);
   const window = xs.length > 1 ? xs.at(-1)! - xs[0]! : 0;
   const rssSlope = slope(

@@ -20,6 +20,17 @@ describe('soak trend', () => {
     );
     assert.equal(t.verdict, 'flat');
   });
+  test('swings within each minute of load do not count; a rising floor does', () => {
+    // Every minute: 90 MiB at rest, 130 MiB while the fire's scripts run (samples every 15 s).
+    const wave = (leakPerMin: number): Sample[] =>
+      Array.from({ length: 4 * 30 }, (_, i) => ({
+        atSec: i * 15,
+        rssBytes: (90 + (i % 4 === 3 ? 40 : 0) + leakPerMin * Math.floor(i / 4)) * MiB,
+        fds: 30,
+      }));
+    assert.equal(trendOf(wave(0)).verdict, 'flat');
+    assert.equal(trendOf(wave(1)).verdict, 'growing');
+  });
   test('a leak of 1 MiB a minute on 90 MiB is growing, and so is one fd a minute', () => {
     assert.equal(trendOf(series((m) => ({ rssMiB: 90 + m, fds: 30 }))).verdict, 'growing');
     const fds = trendOf(series((m) => ({ rssMiB: 90, fds: 30 + m })));
