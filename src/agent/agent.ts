@@ -33,6 +33,7 @@ import {
   objectOutput,
   outSubject,
   parseExecRequest,
+  parseKillCommand,
   resultIdFor,
   resultSubject,
   runEventIdFor,
@@ -40,6 +41,7 @@ import {
   type AgentConfig,
   type ExecRequest,
   type ExecResultInput,
+  type KillCommand,
   type RunEventKind,
 } from '../wire/index.js';
 import {
@@ -440,12 +442,17 @@ export class Agent {
     ];
     this.#ctlSubs = scopes.map((scope) =>
       nc.subscribe(ctlSubject(scope, 'kill'), {
-        callback: (_err, msg) => {
-          let target: { execId?: string; requestId?: string } = {};
+        callback: (err, msg) => {
+          if (err) return void this.#log.warn({ err }, 'kill subscription failed');
+          // Validated here: an exception thrown from this callback would stop the connection reading.
+          let target: KillCommand;
           try {
-            target = msg.json();
-          } catch {
-            this.#log.warn({ subject: msg.subject }, 'malformed kill command ignored');
+            target = parseKillCommand(msg.data);
+          } catch (bad) {
+            this.#log.warn(
+              { subject: msg.subject, err: (bad as Error).message },
+              'malformed kill command ignored',
+            );
             return;
           }
           let killed = 0;
@@ -465,7 +472,8 @@ export class Agent {
     // ping answers with the agent's state, for `baton agents ping`.
     this.#ctlSubs.push(
       nc.subscribe(ctlSubject({ kind: 'pc', pcId: this.pcId }, 'ping'), {
-        callback: (_e, msg) => {
+        callback: (err, msg) => {
+          if (err) return void this.#log.warn({ err }, 'ping subscription failed');
           msg.respond(JSON.stringify({ pcId: this.pcId, running: this.#running.size }));
         },
       }),

@@ -87,6 +87,8 @@ export {
 } from './headers.js';
 export type { MessageType } from './headers.js';
 
+export { KillCommand, encodeKillCommand, parseKillCommand } from './control.js';
+
 export {
   AgentState,
   Heartbeat,

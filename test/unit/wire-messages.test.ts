@@ -12,6 +12,7 @@ import {
   encodeExecResult,
   encodeHeartbeat,
   encodeInventory,
+  encodeKillCommand,
   encodeObsEvent,
   encodeRunEvent,
   parseAgentState,
@@ -20,6 +21,7 @@ import {
   parseExecResult,
   parseHeartbeat,
   parseInventory,
+  parseKillCommand,
   parseObsEvent,
   parseRunEvent,
 } from '../../src/wire/index.js';
@@ -285,6 +287,17 @@ describe('wire message defaults and edge cases', () => {
     assert.throws(() => parseExecResult('{"v":1'), /invalid ExecResult: payload is not JSON: "\{\\"v\\":1"/);
     assert.throws(() => parseExecResult(new Uint8Array([0x7b, 0xff, 0x7d])), /payload is not valid UTF-8/);
     assert.throws(() => parseExecResult(null), /invalid ExecResult: \(message\): .*got null/);
+  });
+
+  it('reads kill commands; JSON that is not one (null, a number, a dotted id) is a WireError', () => {
+    assert.deepEqual(parseKillCommand('{"execId":"E1","extra":1}'), { execId: 'E1' });
+    assert.deepEqual(parseKillCommand(encodeKillCommand({ requestId: 'R1' })), { requestId: 'R1' });
+    for (const bad of ['null', '5', '"E1"', '[]', '{"execId":null}', '{"execId":"a.b"}', ''])
+      assert.throws(
+        () => parseKillCommand(bad),
+        (e) => e instanceof WireError && /invalid KillCommand/.test(e.message),
+        bad,
+      );
   });
 
   it('writers reject values JSON cannot carry inside payloads', () => {
