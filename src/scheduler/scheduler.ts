@@ -15,7 +15,14 @@ import {
   startExecution,
   type FreezeState,
 } from '../kv/index.js';
-import { formatParamProblem, validateParams } from '../wire/index.js';
+import {
+  WireError,
+  formatParamProblem,
+  isTimeZone,
+  parseCron,
+  quote,
+  validateParams,
+} from '../wire/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { ON_TIME_MS, fireExecId, type SkipReason } from './fire-plan.js';
 import { runSchedule, type RunnerDeps, type RunnerSchedule, type SkipDecision } from './schedule-runner.js';
@@ -141,6 +148,12 @@ export class Scheduler {
       if (e.operation === 'PUT') {
         try {
           const rec = scheduleFromEntry(e);
+          // The stored schema takes any string as cron and time zone (apply validates them); one
+          // that does not parse is an invalid value here, not a runner that throws (taking the
+          // process with it) or retries forever.
+          parseCron(rec.schedule.cron);
+          if (!isTimeZone(rec.schedule.timezone))
+            throw new WireError(`unknown time zone ${quote(rec.schedule.timezone)}`);
           if (rec.schedule.enabled) next = rec;
         } catch (err) {
           this.#opts.logger.error(
