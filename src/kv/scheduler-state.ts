@@ -33,6 +33,16 @@ export function isFrozen(freeze: FreezeState | null, at: Date): boolean {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** The time of a stored mark, or null when the value is not one. */
+function readableMark(value: Uint8Array): number | null {
+  try {
+    return Date.parse(FireMark.parse(JSON.parse(decoder.decode(value))).lastFireAt);
+  } catch {
+    return null;
+  }
+}
+
 const CAS_ATTEMPTS = 8;
 
 export class SchedulerState {
@@ -55,10 +65,8 @@ export class SchedulerState {
     const data = encoder.encode(JSON.stringify({ lastFireAt: at.toISOString() }));
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const e = await this.kv.get(key);
-      const current =
-        e?.operation === 'PUT'
-          ? Date.parse(FireMark.parse(JSON.parse(decoder.decode(e.value))).lastFireAt)
-          : null;
+      // An unreadable mark is overwritten (compare-and-swap on its revision), never a dead end.
+      const current = e?.operation === 'PUT' ? readableMark(e.value) : null;
       if (current !== null && current >= at.getTime()) return;
       try {
         if (e) await this.kv.update(key, data, e.revision);

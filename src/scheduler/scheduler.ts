@@ -189,7 +189,13 @@ export class Scheduler {
       clock: this.#opts.clock,
       onTimeMs: this.#opts.onTimeMs,
       frozen: (at) => isFrozen(this.#freeze, at),
-      lastFire: (id) => this.#state.lastFire(id),
+      // An unreadable mark is treated as absent and logged: the next fire overwrites it. Throwing
+      // instead would stop the schedule for good (every iteration would fail on it).
+      lastFire: (id) =>
+        this.#state.lastFire(id).catch((err: unknown) => {
+          log.error({ err, schedule: id }, 'fire mark unreadable; treating it as absent');
+          return null;
+        }),
       recordFire: (id, at) => this.#state.recordFire(id, at),
       fire: (s, fireAt, opts) => this.#fire(s, fireAt, opts),
       skip: (s, d) => this.#skip(s, d),
