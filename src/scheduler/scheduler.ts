@@ -88,7 +88,10 @@ export class Scheduler {
       ScheduleStore.open(nc),
       SchedulerState.open(nc),
     ]);
-    this.#freeze = (await this.#state.freeze()).state;
+    this.#freeze = await this.#state.freeze().then(
+      (f) => f.state,
+      (err: unknown) => this.#unreadableFreeze(err),
+    );
     const freezeWatch = await this.#state.watchFreeze();
     const scheduleWatch = await this.#schedules.watch();
     this.#watchers.push(freezeWatch, scheduleWatch);
@@ -129,15 +132,14 @@ export class Scheduler {
       this.#freeze = SchedulerState.freezeOf(e);
       this.#opts.logger.info({ freeze: this.#freeze }, 'freeze changed');
     } catch (err) {
-      // A malformed freeze value is treated as frozen: fail closed.
-      this.#freeze = {
-        reason: 'unreadable freeze value',
-        until: null,
-        setAt: new Date(0).toISOString(),
-        setBy: '?',
-      };
-      this.#opts.logger.error({ err }, 'freeze value unreadable; treating the fleet as frozen');
+      this.#freeze = this.#unreadableFreeze(err);
     }
+  }
+
+  /** A malformed freeze value is treated as frozen: fail closed. */
+  #unreadableFreeze(err: unknown): FreezeState {
+    this.#opts.logger.error({ err }, 'freeze value unreadable; treating the fleet as frozen');
+    return { reason: 'unreadable freeze value', until: null, setAt: new Date(0).toISOString(), setBy: '?' };
   }
 
   #onSchedule(e: KvWatchEntry): void {
