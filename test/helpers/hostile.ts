@@ -91,6 +91,8 @@ export type MessageShape = {
    * whitespace/control-character values are invalid there.
    */
   bounded: readonly string[];
+  /** False for values without a wire version `v` (KV records of the platform's own state). Default true. */
+  versioned?: boolean;
 };
 
 const enc = new TextEncoder();
@@ -165,7 +167,9 @@ export function malformedPayloads(r: Rng, shape: MessageShape, maxPayload: numbe
     mutate('missing-field', (m) => delete m[field]);
     mutate('null-field', (m) => (m[field] = null));
   }
-  for (const v of [2, 0, '1', null, 1.5]) mutate('wire-version', (m) => (m['v'] = v));
+  if (shape.versioned ?? true) {
+    for (const v of [2, 0, '1', null, 1.5]) mutate('wire-version', (m) => (m['v'] = v));
+  }
   for (const field of shape.bounded) {
     for (const id of hostileIds(r)) mutate(id.kind, (m) => (m[field] = id.value));
   }
