@@ -1,8 +1,8 @@
 // Executions and results: start a run, list and show executions (per-pc rows paged), kill, and
 // read a result's metadata and output by byte range.
 import { z } from 'zod';
-import { Duration, ExecTarget, JobId, ctlSubject, parseDuration } from '../wire/index.js';
-import { JobStore, publishAudit, startExecution } from '../kv/index.js';
+import { Duration, ExecTarget, JobId, parseDuration } from '../wire/index.js';
+import { JobStore, publishAudit, requestKill, startExecution } from '../kv/index.js';
 import { api, apiMeta, type BackendDeps } from './deps.js';
 import { Reply, badRequest, notFound, queryInt, type Route } from './http.js';
 import { outputRange } from './output.js';
@@ -101,16 +101,7 @@ export const runRoutes: Route<BackendDeps>[] = [
     method: 'POST', path: '/api/runs/:execId/kill', role: 'operator', tag: 'runs', params: ExecParams,
     summary: 'kill the running scripts of an execution on every agent (receipt run.kill)',
     async handle({ params, deps, caller }) {
-      const replies: { pcId: string; killed: number }[] = [];
-      const iter = await deps.nc.requestMany(ctlSubject({ kind: 'all' }, 'kill'), JSON.stringify({ execId: params.execId }), { maxWait: 1_500 });
-      for await (const m of iter) {
-        try {
-          const r = m.json<{ pcId?: unknown; killed?: unknown }>();
-          if (typeof r.pcId === 'string' && typeof r.killed === 'number') replies.push({ pcId: r.pcId, killed: r.killed });
-        } catch {
-          // a reply that is not JSON is not from an agent
-        }
-      }
+      const replies = await requestKill(deps.nc, params.execId);
       const killed = replies.filter((r) => r.killed > 0).map((r) => r.pcId).sort();
       const receipt = await publishAudit(deps.nc, {
         ...apiMeta(caller), action: 'run.kill', target: { kind: 'exec', id: params.execId },

@@ -7,11 +7,12 @@ import {
   execScriptJob,
   publishAudit,
   readOutput,
+  requestKill,
   startExecution,
   watchResults,
   type StartedExecution,
 } from '../kv/index.js';
-import { ctlSubject, newId, PcId, type ExecResult } from '../wire/index.js';
+import { newId, PcId, type ExecResult } from '../wire/index.js';
 import { BATON_OUT_EOF, BATON_OUT_SEQ, BATON_OUT_STREAM } from '../wire/index.js';
 import { cliActor } from './actor.js';
 import { parseDurationFlag } from './flags.js';
@@ -219,17 +220,7 @@ async function exec(
 
 async function kill(cmd: Command, execId: string) {
   return withNats(cmd, async (nc) => {
-    const replies: { pcId: string; killed: number }[] = [];
-    const iter = await nc.requestMany(ctlSubject({ kind: 'all' }, 'kill'), JSON.stringify({ execId }), {
-      maxWait: 1_500,
-    });
-    for await (const m of iter) {
-      try {
-        replies.push(m.json());
-      } catch {
-        // a reply that is not JSON is not from an agent
-      }
-    }
+    const replies = await requestKill(nc, execId);
     const killed = replies.filter((r) => r.killed > 0);
     await publishAudit(nc, {
       actor: cliActor(),

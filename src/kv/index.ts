@@ -37,6 +37,8 @@ export { JobStore, StoredJob, WriteStamp, isHumanEdit, jobSummary, stampOf } fro
 export type { DeletedJob, JobRecord, JobStatus, WriteMeta } from './job-store.js';
 export { AgentDirectory, GroupList } from './agent-directory.js';
 export { DEFAULT_ADHOC_DEADLINE_MS, execScriptJob, startExecution } from './exec-publisher.js';
+export { KILL_REPLY_WAIT_MS, requestKill } from './exec-kill.js';
+export type { KillReply } from './exec-kill.js';
 export type { StartExecution, StartedExecution } from './exec-publisher.js';
 export { AgentConfigStore } from './agent-config-store.js';
 export { AgentReleaseStore, ReleaseIntegrityError } from './agent-releases.js';
