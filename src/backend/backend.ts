@@ -22,6 +22,7 @@ import {
   parseOr400,
   readBody,
   sendJson,
+  utf8Text,
   type Caller,
   type Route,
 } from './http.js';
@@ -184,7 +185,7 @@ export class Backend {
       if (r.body) {
         const raw = await readBody(req, this.options.bodyLimitBytes);
         body = r.bodyKind === 'yaml' ? editInput(req, raw) : parseOr400(r.body, jsonBody(req, raw), 'body');
-      } else req.resume();
+      } else await readBody(req, this.options.bodyLimitBytes); // a body a route does not take is dropped, bounded like any (413)
       const out = await r.handle({ req, res, params, query, body, caller, ip: req.socket.remoteAddress ?? '', deps });
       if (out === HANDLED) return;
       if (out instanceof Reply) {
@@ -239,8 +240,9 @@ function jsonBody(req: IncomingMessage, raw: Buffer): unknown {
   if (raw.length === 0) return {};
   if (type !== 'application/json')
     throw new HttpError(415, 'unsupported_media_type', `content-type '${type || '(none)'}' is not accepted; send application/json`);
+  const text = utf8Text(raw);
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new HttpError(400, 'bad_request', `the body is not valid JSON: ${(err as Error).message}`, { issues: [{ path: 'body', message: 'not valid JSON' }] });
   }

@@ -133,6 +133,19 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text; a 400 when it is not valid UTF-8 (never silently replaced characters). */
+export function utf8Text(raw: Buffer): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    throw badRequest('the body is not valid UTF-8', {
+      issues: [{ path: 'body', message: 'not valid UTF-8' }],
+    });
+  }
+}
+
 const tooLarge = (limit: number, size: number) =>
   new HttpError(
     413,

@@ -10,7 +10,7 @@ import {
   type ParsedManifests,
   type ParsedSchedule,
 } from '../wire/index.js';
-import { HttpError, badRequest, parseOr400 } from './http.js';
+import { HttpError, badRequest, parseOr400, utf8Text } from './http.js';
 
 /** The body of PUT /api/jobs/:id and /api/schedules/:id as JSON. */
 export const EditBody = z.strictObject({
@@ -26,9 +26,10 @@ export type EditBody = z.infer<typeof EditBody>;
 export function editInput(req: IncomingMessage, raw: Buffer): EditBody {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') {
+    const text = utf8Text(raw);
     let json: unknown;
     try {
-      json = JSON.parse(raw.toString('utf8'));
+      json = JSON.parse(text);
     } catch (err) {
       throw badRequest(`the body is not valid JSON: ${(err as Error).message}`);
     }
@@ -43,7 +44,7 @@ export function editInput(req: IncomingMessage, raw: Buffer): EditBody {
       else if (/^\d+$/.test(v) && Number(v) > 0) baseRevision = Number(v);
       else throw badRequest(`If-Match: '${ifMatch}' is not a revision (a positive integer)`);
     }
-    return { yaml: raw.toString('utf8'), baseRevision };
+    return { yaml: utf8Text(raw), baseRevision };
   }
   throw new HttpError(415, 'unsupported_media_type', `content-type '${type || '(none)'}' is not accepted; send application/json or text/yaml`);
 } // prettier-ignore
