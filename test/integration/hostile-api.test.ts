@@ -192,6 +192,7 @@ describe('hostile input: the API', () => {
     const failures: string[] = [];
     let slowest = { ms: 0, what: '' };
     let streams = 0;
+    let unconfigured = 0;
     await pool(cases, CONCURRENCY, async (c) => {
       const label = `${c.route} [${c.what}] → ${c.sent.method} ${c.sent.path.slice(0, 120)}`;
       let a: Answer;
@@ -205,6 +206,11 @@ describe('hostile input: the API', () => {
       if (a.ms > slowest.ms) slowest = { ms: a.ms, what: label };
       if (a.contentType.startsWith('text/event-stream')) streams++;
       const underApi = new URL(c.sent.path, 'http://x').pathname.startsWith('/api/');
+      // The test backend has no agent authority: identity routes say so (a documented 503).
+      if (a.status === 503 && a.text.includes('"error":"identity_unavailable"')) {
+        unconfigured++;
+        return;
+      }
       if (a.status >= 500) failures.push(`${label}: ${a.status} ${a.text.slice(0, 200)}`);
       else if (c.strict && (a.status < 400 || a.status >= 500)) failures.push(`${label}: expected a 4xx, got ${a.status}`);
       else if (a.status >= 400 && underApi) {
@@ -236,7 +242,7 @@ describe('hostile input: the API', () => {
     assert.equal((await api.req('GET', '/api/jobs/fuzz-after', { token: api.tokens.admin })).status, 200);
 
     t.diagnostic(
-      `api: ${cases.length} hostile requests over ${ops.length} routes: ${JSON.stringify(byClass)} (${streams} event streams opened), 0 5xx, 0 hangs; slowest ${slowest.ms} ms (${slowest.what.slice(0, 80)})`,
+      `api: ${cases.length} hostile requests over ${ops.length} routes: ${JSON.stringify(byClass)} (${streams} event streams opened, ${unconfigured} of the 503s identity_unavailable: no agent authority here), no other 5xx, 0 hangs; slowest ${slowest.ms} ms (${slowest.what.slice(0, 80)})`,
     );
   });
 });
