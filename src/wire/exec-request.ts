@@ -72,6 +72,13 @@ export type ScriptRef = z.infer<typeof ScriptRef>;
 // Windows and POSIX both forbid '=' in a variable name; NUL cannot be passed at all.
 const EnvName = z.string().regex(/^[^=\0]+$/, { error: "must be a non-empty name without '=' or NUL" });
 
+/**
+ * The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days): a larger timeout or jitter
+ * would fire at once, so a request carrying one is refused as malformed instead of misbehaving.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+const TIMER_LIMIT = 'must be at most 2147483647 ms (about 24.8 days)';
+
 /** ExecRequest, wire version 1. */
 export const ExecRequest = z.object({
   v: WireVersion,
@@ -86,12 +93,13 @@ export const ExecRequest = z.object({
   jobRevision: Revision,
   trigger: Trigger,
   script: ScriptRef,
-  /** Kill the process tree after this many milliseconds. */
+  /** Kill the process tree after this many milliseconds (at most MAX_TIMER_MS). */
   timeoutMs: z
     .int({ error: 'must be a positive integer (ms)' })
-    .positive({ error: 'must be a positive integer (ms)' }),
-  /** Each agent waits a random 0..jitterMs before starting. Default 0. */
-  jitterMs: NonNegativeInt.default(0),
+    .positive({ error: 'must be a positive integer (ms)' })
+    .max(MAX_TIMER_MS, { error: TIMER_LIMIT }),
+  /** Each agent waits a random 0..jitterMs before starting (at most MAX_TIMER_MS). Default 0. */
+  jitterMs: NonNegativeInt.max(MAX_TIMER_MS, { error: TIMER_LIMIT }).default(0),
   /** After this time an agent must skip the request (`reason: 'deadline_passed'`). */
   deadlineAt: Timestamp,
   runAs: RunAs,
