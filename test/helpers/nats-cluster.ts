@@ -29,7 +29,12 @@ export type TestCluster = {
 
 export async function startTestCluster(topology: TopologyOptions = CLUSTER_TOPOLOGY): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'baton-cluster-'));
-  const cluster = await startNatsCluster({ binary: await natsBinary(), size: 3, dataDir: dir });
+  const cluster = await startNatsCluster({ binary: await natsBinary(), size: 3, dataDir: dir }).catch(
+    async (err: unknown) => {
+      await rm(dir, { recursive: true, force: true }); // nothing runs there: startNatsCluster stopped what it started
+      throw err;
+    },
+  );
   const conns: NatsConnection[] = [];
   const connect = async (name = 'baton-test') => {
     const nc = await connectNats({ servers: cluster.urls, name, longRunning: true });
