@@ -13,7 +13,7 @@ import {
   type BackendIdentity,
   type ReadModel as BackendReadModel,
 } from '../backend/index.js';
-import { Authority, ensureTopology } from '../kv/index.js';
+import { ensureTopology } from '../kv/index.js';
 import { DbLockedError, Projector, ReadModel } from '../projector/index.js';
 import { connectNats } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
@@ -23,7 +23,7 @@ import { CliError, EXIT } from './exit-codes.js';
 import { topologyOptions } from './nats-commands.js';
 import { contextDataDir } from './projection-db.js';
 import { action, connection, natsOptions } from './runtime.js';
-import type { ResolvedConnection } from './context.js';
+import { identityAuthority } from './secure-stack.js';
 
 export const BACKEND_DB_FILE = 'backend.db';
 
@@ -63,29 +63,6 @@ export type ComposeOptions = {
   identity?: BackendIdentity | null;
 };
 
-/**
- * The backend's identity powers from an authority folder: it signs enrolled agents' JWTs with the
- * account signing key and revokes through the system user (a short connection per revocation).
- */
-export async function backendIdentity(conn: ResolvedConnection): Promise<BackendIdentity | null> {
-  if (!conn.authorityDir) return null;
-  const authority = await Authority.open(resolve(conn.authorityDir));
-  return {
-    authority,
-    async withSystem(fn) {
-      const sys = await connectNats({
-        ...natsOptions(conn),
-        credsFile: authority.systemUserCredsFile,
-        name: 'baton-backend-system',
-      });
-      try {
-        return await fn(sys);
-      } finally {
-        await sys.drain().catch(() => sys.close());
-      }
-    },
-  };
-}
 
 export type ComposedBackend = {
   backend: Backend;
@@ -151,7 +128,7 @@ export function registerBackendCommand(program: Command): void {
       const dbPath = resolve(flags.db ?? join(contextDataDir(), BACKEND_DB_FILE));
       const logger = processLogger('baton-backend', { db: dbPath });
       const conn = connection(this);
-      const identity = await backendIdentity(conn);
+      const identity = await identityAuthority(conn);
       const nc = await connectNats({ ...natsOptions(conn), name: 'baton-backend', longRunning: true });
       const stopped = new Promise<void>((done) => {
         process.once('SIGINT', done);

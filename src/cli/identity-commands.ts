@@ -1,34 +1,34 @@
 // `baton agents enroll|revoke|identity`: agent identities (docs/security.md). Enrollment tokens are
 // written to the `auth` bucket with the operator's NATS identity; revocation needs the NATS
 // authority folder (--authority, or the context of `baton up`) to re-sign the account and push it.
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AgentIdentities, Authority, pushAccountJwt } from '../kv/index.js';
+import type { BackendIdentity } from '../backend/index.js';
+import { AgentIdentities, pushAccountJwt } from '../kv/index.js';
 import { GroupName, PcId } from '../wire/index.js';
-import { connectNats } from '../shared/connect.js';
 import { cliActor } from './actor.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { parseDurationFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
-import { action, connection, globals, natsOptions, withNats } from './runtime.js';
+import { action, connection, globals, withNats } from './runtime.js';
+import { identityAuthority } from './secure-stack.js';
 
 function pcIdArg(raw: string): string {
   if (!PcId.safeParse(raw).success) throw new CliError(`'${raw}' is not a valid pc id (letters, digits, '_' and '-', max 128)`, EXIT.usage);
   return raw;
 } // prettier-ignore
 
+/** The NATS authority of the resolved connection (revocation needs it), or a usage error. */
+async function requireAuthority(cmd: Command): Promise<BackendIdentity> {
+  const id = await identityAuthority(connection(cmd));
+  if (!id) throw new CliError('revoking needs the NATS authority folder: pass --authority <dir> (baton up keeps it in .baton/authority)', EXIT.usage);
+  return id;
+} // prettier-ignore
+
 /** Revokes keys through the authority: re-signs the account and pushes it with the system user. */
 async function revokeKeys(cmd: Command, keys: string[]): Promise<void> {
-  const conn = connection(cmd);
-  if (!conn.authorityDir) throw new CliError('revoking needs the NATS authority folder: pass --authority <dir> (baton up keeps it in .baton/authority)', EXIT.usage);
-  const authority = await Authority.open(resolve(conn.authorityDir));
-  const sys = await connectNats({ ...natsOptions(conn), credsFile: authority.systemUserCredsFile, name: 'baton-cli-system' });
-  try {
-    await pushAccountJwt(sys, await authority.revoke(keys));
-  } finally {
-    await sys.drain().catch(() => sys.close());
-  }
-} // prettier-ignore
+  const id = await requireAuthority(cmd);
+  await id.withSystem(async (sys) => pushAccountJwt(sys, await id.authority.revoke(keys)));
+}
 
 /** `baton nats revoke-key <public key>`: for a platform identity replaced by a new creds file. */
 export function registerKeyRevocation(nats: Command): void {
@@ -70,17 +70,9 @@ export function registerIdentityCommands(agents: Command): void {
     .description("revoke a pc's NATS identity: the server disconnects it and refuses it; its queued requests are dropped")
     .action(action(async function (this: Command, raw: string) {
       const pcId = pcIdArg(raw);
-      const conn = connection(this);
-      if (!conn.authorityDir) throw new CliError('revoking needs the NATS authority folder: pass --authority <dir> (baton up keeps it in .baton/authority)', EXIT.usage);
-      const authority = await Authority.open(resolve(conn.authorityDir));
-      const out = await withNats(this, async (nc) => {
-        const sys = await connectNats({ ...natsOptions(conn), credsFile: authority.systemUserCredsFile, name: 'baton-cli-system' });
-        try {
-          return await (await AgentIdentities.open(nc)).revoke(authority, sys, pcId, { actor: cliActor(), source: { via: 'cli' } });
-        } finally {
-          await sys.drain().catch(() => sys.close());
-        }
-      });
+      const id = await requireAuthority(this);
+      const out = await withNats(this, async (nc) =>
+        id.withSystem(async (sys) => (await AgentIdentities.open(nc)).revoke(id.authority, sys, pcId, { actor: cliActor(), source: { via: 'cli' } })));
       if (globals(this).json) return printJson({ pcId, ...out });
       console.log(`revoked ${pcId}: ${out.revokedKeys.length} key(s); it is disconnected and cannot reconnect`);
     })); // prettier-ignore

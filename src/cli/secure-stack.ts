@@ -10,7 +10,12 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { BackendIdentity } from '../backend/index.js';
+import { connectNats } from '../shared/connect.js';
+import type { ResolvedConnection } from './context.js';
+import { natsOptions } from './runtime.js';
 import {
   AgentIdentities,
   Authority,
@@ -103,4 +108,29 @@ export async function ensureLocalAgentCreds(
   await mkdir(join(dataDir, 'agent'), { recursive: true });
   await writeFile(file, creds, { mode: 0o600 });
   return file;
+}
+
+/**
+ * The powers of an authority folder (`--authority`), for the backend and the CLI: sign enrolled
+ * agents' JWTs with the account signing key, revoke through the system user (a short connection
+ * per revocation). Null when no folder is configured.
+ */
+export async function identityAuthority(conn: ResolvedConnection): Promise<BackendIdentity | null> {
+  if (!conn.authorityDir) return null;
+  const authority = await Authority.open(resolve(conn.authorityDir));
+  return {
+    authority,
+    async withSystem(fn) {
+      const sys = await connectNats({
+        ...natsOptions(conn),
+        credsFile: authority.systemUserCredsFile,
+        name: 'baton-system',
+      });
+      try {
+        return await fn(sys);
+      } finally {
+        await sys.drain().catch(() => sys.close());
+      }
+    },
+  };
 }

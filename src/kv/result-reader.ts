@@ -17,6 +17,13 @@ import { STREAMS } from './names.js';
 const WATCH_PULL_EXPIRES_MS = 5_000;
 /** Pause before creating the consumer again (a stream leader election takes a few seconds). */
 const WATCH_RETRY_MS = 1_000;
+/**
+ * A watch that saw nothing for this long starts over from the last result it saw. Seen on a loaded
+ * machine after a cluster node's SIGKILL: the ordered consumer neither delivered nor reported
+ * missed heartbeats for 90 s. Starting over costs one consumer creation; resuming by sequence
+ * means nothing is skipped or passed twice.
+ */
+const WATCH_STALL_MS = 15_000;
 
 /**
  * Calls `onResult` for every result of the given requests (already stored or arriving), until
@@ -53,6 +60,7 @@ export async function watchResults(
     const stop = () => void messages.close();
     signal.addEventListener('abort', stop, { once: true });
     if (signal.aborted) stop();
+    let stall = setTimeout(stop, WATCH_STALL_MS);
     void (async () => {
       for await (const s of messages.status()) {
         if (s.type === 'heartbeats_missed') return stop();
@@ -60,6 +68,8 @@ export async function watchResults(
     })();
     try {
       for await (const m of messages) {
+        clearTimeout(stall);
+        stall = setTimeout(stop, WATCH_STALL_MS);
         nextSeq = m.seq + 1;
         try {
           onResult(parseExecResult(m.data));
@@ -68,6 +78,7 @@ export async function watchResults(
         }
       }
     } finally {
+      clearTimeout(stall);
       signal.removeEventListener('abort', stop);
     }
     resumed = true;

@@ -25,7 +25,7 @@ import { connectNats } from '../../src/shared/connect.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { composeBackend } from '../../src/cli/backend-command.js';
 import { Projector, ReadModel } from '../../src/projector/index.js';
-import { backendIdentity } from '../../src/cli/backend-command.js';
+import { identityAuthority } from '../../src/cli/secure-stack.js';
 import { startSecureStack, type SecureTestStack } from '../helpers/secure-stack.js';
 import { BATON_MAIN } from '../helpers/cli.js';
 import { putJob } from '../helpers/jobs.js';
@@ -172,7 +172,7 @@ test('enrollment: a token works once, gives a running agent; revocation cuts it 
   t.after(() => rm(db, { recursive: true, force: true }));
   const composed = await composeBackend(admin, {
     dbPath: join(db, 'backend.db'), instance: 'sec', port: 0, webDir: join(db, 'web'), logger: silentLogger,
-    identity: await backendIdentity({
+    identity: await identityAuthority({
       natsUrl: s.url, apiUrl: null, token: null, credsFile: s.credsFile('backend'), caFile: null,
       authorityDir: s.authority.dir, contextFile: null,
       from: { nats: 'test', api: 'test', token: 'test', creds: 'test', ca: 'test', authority: 'test' },
