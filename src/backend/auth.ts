@@ -61,6 +61,13 @@ export class LoginLimiter {
     return h.n > this.attempts ? Math.ceil((h.start + this.windowMs - now) / 1000) : 0;
   }
 
+  /** Seconds to wait before `key` may try again, without counting an attempt; 0 when it may. */
+  wait(key: string, now = Date.now()): number {
+    const h = this.#hits.get(key);
+    if (!h || now - h.start >= this.windowMs || h.n < this.attempts) return 0;
+    return Math.ceil((h.start + this.windowMs - now) / 1000);
+  }
+
   #prune(now: number): void {
     for (const [k, h] of this.#hits) if (now - h.start >= this.windowMs) this.#hits.delete(k);
   }

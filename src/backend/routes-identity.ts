@@ -31,16 +31,19 @@ export const identityRoutes: Route<BackendDeps>[] = [
   api({
     method: 'POST', path: '/api/enroll', role: null, tag: 'agents',
     body: z.strictObject({ token: z.string().max(200), publicKey: z.string().regex(/^U[A-Z2-7]{55}$/, { error: 'must be a NATS user public key (U followed by 55 base32 characters)' }) }),
-    summary: 'an agent exchanges a one-time enrollment token and its public key for its NATS user JWT (receipt agent.enroll); 429 after 5 attempts a minute per address',
+    summary: 'an agent exchanges a one-time enrollment token and its public key for its NATS user JWT (receipt agent.enroll); 429 after 5 refused tokens a minute per address',
     async handle({ body, deps, ip }) {
-      const wait = deps.limiter.hit(`${ip}|enroll`);
-      if (wait > 0) throw new HttpError(429, 'too_many_requests', `too many enrollment attempts; retry in ${wait} s`, { retryAfter: wait });
+      // Only refused tokens count: a fleet behind one address may enroll hundreds of endpoints at once.
+      const key = `${ip}|enroll`;
+      const wait = deps.limiter.wait(key);
+      if (wait > 0) throw new HttpError(429, 'too_many_requests', `too many refused enrollment tokens; retry in ${wait} s`, { retryAfter: wait });
       const id = identityOr503(deps);
       try {
         return await (await AgentIdentities.open(deps.nc)).redeem(id.authority, body);
       } catch (err) {
-        if (err instanceof EnrollmentError) throw new HttpError(403, 'enrollment_refused', err.message);
-        throw err;
+        if (!(err instanceof EnrollmentError)) throw err;
+        deps.limiter.hit(key);
+        throw new HttpError(403, 'enrollment_refused', err.message);
       }
     },
   }),

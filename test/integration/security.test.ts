@@ -227,6 +227,16 @@ async function enrollRunRevoke(
     body: JSON.stringify({ token, publicKey: 'U' + 'A'.repeat(55) }),
   }); // prettier-ignore
   assert.equal(again.status, 403);
+  // Refused tokens are rate-limited per address (5 a minute), successful enrollments are not.
+  const refused: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await fetch(`${api}/api/enroll`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: `bte_${'x'.repeat(43)}`, publicKey: 'U' + 'A'.repeat(55) }),
+    }); // prettier-ignore
+    refused.push(r.status);
+  }
+  assert.deepEqual(refused, [403, 403, 403, 403, 429]);
 
   // Revoked: the server disconnects the agent and refuses its credentials from then on.
   const revoked = await s.cli(['agents', 'revoke', 'lab-7']);
