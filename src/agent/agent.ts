@@ -849,8 +849,11 @@ export class Agent {
       messages,
       attempts: 0,
     });
-    await this.#afterResult(r, result.attempt ?? 1, result.retryAt);
-    this.#flushWake?.();
+    try {
+      await this.#afterResult(r, result.attempt ?? 1, result.retryAt);
+    } finally {
+      this.#flushWake?.(); // the result is in the outbox: deliver it even if the journal step failed
+    }
   }
 
   /** The journal step after an attempt's result is in the outbox: finished, or the next attempt. */

@@ -3,8 +3,11 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+let tmpCounter = 0;
+
 export async function writeFileDurable(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  // Unique per call: two writes of the same file in flight must not share (and steal) a temp file.
+  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(data);

@@ -30,7 +30,21 @@ export type JournalEntryInput = z.input<typeof JournalEntry>;
 export const FINISHED_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export class Journal {
+  /** The last write queued per request: writes of one entry land in the order they were asked. */
+  readonly #writes = new Map<string, Promise<void>>();
+
   constructor(private readonly dir: string) {}
+
+  #serial(requestId: string, write: () => Promise<void>): Promise<void> {
+    const prev = this.#writes.get(requestId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(write);
+    this.#writes.set(requestId, next);
+    const forget = () => {
+      if (this.#writes.get(requestId) === next) this.#writes.delete(requestId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -51,12 +65,19 @@ export class Journal {
     }
   }
 
-  async put(entry: JournalEntryInput): Promise<void> {
-    await writeFileDurable(this.#path(entry.request.requestId), JSON.stringify(entry));
+  /**
+   * Writes an entry. Writes of the same request are serialised: the entry a crash leaves behind is
+   * the one last asked for (the pid noted at spawn cannot land after the `finished` state).
+   */
+  put(entry: JournalEntryInput): Promise<void> {
+    const data = JSON.stringify(entry);
+    return this.#serial(entry.request.requestId, () =>
+      writeFileDurable(this.#path(entry.request.requestId), data),
+    );
   }
 
-  async remove(requestId: string): Promise<void> {
-    await removeDurable(this.#path(requestId));
+  remove(requestId: string): Promise<void> {
+    return this.#serial(requestId, () => removeDurable(this.#path(requestId)));
   }
 
   /** Every entry; unreadable files are returned separately (the caller reports them). */

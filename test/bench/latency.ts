@@ -105,6 +105,40 @@ export async function runLatencyBench(opts: { runs: number }): Promise<BenchRepo
   await mkdir(dataDir, { recursive: true });
   const agent = spawnAgent(b.server.url, 'lat-01', dataDir);
   try {
+    return await measureLatency(b, agent, opts);
+  } catch (err) {
+    // What the agent and its consumer were doing, so a failed run can be diagnosed from its log.
+    const info = await (
+      await jetstreamManager(b.nc)
+    ).consumers
+      .info('EXEC', 'agent-lat-01')
+      .then((i) =>
+        JSON.stringify({
+          num_pending: i.num_pending,
+          num_waiting: i.num_waiting,
+          num_ack_pending: i.num_ack_pending,
+          delivered: i.delivered,
+        }),
+      )
+      .catch((e: unknown) => `consumer info failed: ${(e as Error).message}`);
+    throw new Error(
+      `${(err as Error).message}\nEXEC consumer: ${info}\nagent output (tail):\n${agent.output().slice(-6000)}`,
+      { cause: err },
+    );
+  } finally {
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+    await b.server.stop();
+    await rm(b.dir, { recursive: true, force: true });
+  }
+}
+
+async function measureLatency(
+  b: Awaited<ReturnType<typeof startBenchServer>>,
+  agent: ReturnType<typeof spawnAgent>,
+  opts: { runs: number },
+): Promise<BenchReport> {
+  {
     await agentReady(agent);
     process.stderr.write(`latency: agent ready; ${opts.runs} runs of exec true...\n`);
     for (let i = 0; i < 5; i++) await batonExec(b.nc, 'lat-01'); // warm-up, not counted
@@ -133,10 +167,5 @@ export async function runLatencyBench(opts: { runs: number }): Promise<BenchRepo
         timeFigure(`exec true ${label}`, percentile(baton, p), percentile(raw, p), 'ms', max),
       ),
     };
-  } finally {
-    agent.child.kill('SIGTERM');
-    await agent.exited;
-    await b.server.stop();
-    await rm(b.dir, { recursive: true, force: true });
   }
 }
