@@ -14,7 +14,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { DEFAULT_LIMITS, ensureTopology, scaleLimits, type TopologyOptions } from '../../src/kv/index.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import {
+  DEFAULT_LIMITS,
+  ensureTopology,
+  scaleLimits,
+  STREAMS,
+  type TopologyLimits,
+  type TopologyOptions,
+} from '../../src/kv/index.js';
 import { freePorts } from '../../src/shared/nats-cluster.js';
 import { parseDuration } from '../../src/wire/index.js';
 import { baton, BATON_MAIN } from '../helpers/cli.js';
@@ -27,7 +36,11 @@ const HELP = `npm run soak -- [flags]
   --schedules <n>   schedules, each firing every minute at every agent (default 3)
   --duration <d>    how long to run after the fleet is up: 30m, 5m, 90s (default 30m)
   --sample <d>      time between samples (default 30s)
-  --cluster         run on a 3-node cluster with R3 streams instead of one nats-server`;
+  --cluster         run on a 3-node cluster with R3 streams instead of one nats-server
+  --retention <d>   max age (and dedup window, up to 20m) of every stream, e.g. 10m: stored
+                    messages then age out during the soak, so the broker's memory for them levels
+                    off (default: the defaults' 7-365 days, so the broker's memory grows with what
+                    it stores; docs/operations.md "Soak")`;
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +49,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '30m' },
     sample: { type: 'string', default: '30s' },
     cluster: { type: 'boolean', default: false },
+    retention: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -60,8 +74,21 @@ const MiB = 1024 * 1024;
 /** Byte limits of the soak's topology: 1/16 of the defaults (about 1 GiB reserved per node). */
 const TOPOLOGY: TopologyOptions = {
   replicas: values.cluster ? 3 : 1,
-  limits: scaleLimits(DEFAULT_LIMITS, 1 / 16),
+  limits: withRetention(scaleLimits(DEFAULT_LIMITS, 1 / 16), values.retention),
 };
+
+/** Every stream's max age set to `retention`, its dedup window to at most that. */
+function withRetention(limits: TopologyLimits, retention: string | undefined): TopologyLimits {
+  if (retention === undefined) return limits;
+  const maxAgeMs = parseDuration(retention);
+  const streams = Object.fromEntries(
+    Object.entries(limits.streams).map(([name, l]) => [
+      name,
+      { ...l, maxAgeMs, duplicateWindowMs: Math.min(l.duplicateWindowMs, maxAgeMs) },
+    ]),
+  ) as TopologyLimits['streams'];
+  return { ...limits, streams };
+}
 
 function sample(pid: number): { rssBytes: number; fds: number } | null {
   try {
@@ -170,7 +197,21 @@ log(
 // ---- sampling ----------------------------------------------------------------------------
 const series = new Map<string, Sample[]>(watched.map((w) => [w.name, []]));
 const t0 = Date.now();
-const header = ['t(s)', ...watched.map((w) => w.name)];
+const header = ['t(s)', ...watched.map((w) => w.name), 'stored msgs'];
+// Messages the streams hold: the broker's memory grows with them (a per-subject index entry for
+// each result's own subject, a dedup entry per message id within the window).
+const probe = await connect({ servers: urls.split(','), name: 'soak-probe' });
+const probeJsm = await jetstreamManager(probe);
+const storedMessages = async (): Promise<number | null> => {
+  try {
+    let n = 0;
+    for (const name of Object.values(STREAMS)) n += (await probeJsm.streams.info(name)).state.messages;
+    return n;
+  } catch {
+    return null; // a cluster election; the next sample has it
+  }
+};
+const stored: { atSec: number; messages: number }[] = [];
 console.log(`\nRSS MiB / open fds per process\n${header.map((h) => h.padStart(14)).join('')}`);
 for (;;) {
   const atSec = Math.round((Date.now() - t0) / 1000);
@@ -180,13 +221,16 @@ for (;;) {
     if (s) series.get(w.name)!.push({ atSec, ...s });
     return s ? `${(s.rssBytes / MiB).toFixed(1)}/${s.fds}` : 'gone';
   });
-  console.log([String(atSec), ...cells].map((c) => c.padStart(14)).join(''));
+  const messages = await storedMessages();
+  if (messages !== null) stored.push({ atSec, messages });
+  console.log([String(atSec), ...cells, String(messages ?? '?')].map((c) => c.padStart(14)).join(''));
   if (Date.now() - t0 >= durationMs) break;
   await delay(Math.min(sampleMs, durationMs - (Date.now() - t0)));
 }
 
 // ---- the work done, then stop -------------------------------------------------------------
 await delay(5_000); // let the last fire's results reach the projection
+await probe.close();
 const db = new Database(dbPath, { readonly: true });
 const work_ = db
   .prepare(
@@ -223,6 +267,19 @@ for (const [name, samples] of series) {
       `${`${(t.rssGrowthBytes / MiB).toFixed(1)} MiB`.padStart(12)}${t.fdGrowth.toFixed(1).padStart(11)}` +
       `${`${(t.rssBytesPerHour / MiB).toFixed(1)} MiB`.padStart(12)}  ${t.verdict}`,
   );
+}
+const firstStored = stored.find((x) => x.atSec >= (stored.at(-1)?.atSec ?? 0) / 3);
+const lastStored = stored.at(-1);
+if (firstStored && lastStored && lastStored.messages - firstStored.messages >= 1000) {
+  const added = lastStored.messages - firstStored.messages;
+  for (const [name, samples] of series) {
+    if (!name.startsWith('nats')) continue;
+    const t = trendOf(samples);
+    console.log(
+      `${name}: ${(t.rssGrowthBytes / MiB).toFixed(1)} MiB over ${added} more stored messages ` +
+        `(${Math.round(t.rssGrowthBytes / added)} B each; docs/operations.md "Soak")`,
+    );
+  }
 }
 console.log(growing === 0 ? '\nno growth trend' : `\n${growing} process(es) growing`);
 process.exit(growing === 0 ? 0 : 1);
