@@ -100,10 +100,29 @@ export function resolveConnection(
   };
   const [natsUrl, nats] = pick(flags.server, 'BATON_NATS_URL', ctx?.natsUrl, DEFAULT_NATS_URL);
   const [apiUrl, api] = pick<string | null>(flags.api, 'BATON_API_URL', ctx?.apiUrl, null);
-  const [token, tokenFrom] = pick<string | null>(flags.token, 'BATON_TOKEN', ctx?.token, null);
-  const [credsFile, creds] = pick<string | null>(flags.creds, 'BATON_NATS_CREDS', ctx?.credsFile, null);
-  const [caFile, ca] = pick<string | null>(flags.ca, 'BATON_NATS_CA', ctx?.caFile, null);
-  const [authorityDir, authority] = pick<string | null>(flags.authority, 'BATON_AUTHORITY', ctx?.authorityDir, null);
+  // The context's secrets go only to the context's own servers: pointed at another NATS server or
+  // API (flag, env), the local stack's admin credentials, CA, authority and token are not used.
+  const sameNats = ctx !== null && natsUrl === ctx.natsUrl;
+  const sameApi = ctx !== null && apiUrl !== null && apiUrl === ctx.apiUrl;
+  const [token, tokenFrom] = pick<string | null>(
+    flags.token,
+    'BATON_TOKEN',
+    sameApi ? ctx.token : null,
+    null,
+  );
+  const [credsFile, creds] = pick<string | null>(
+    flags.creds,
+    'BATON_NATS_CREDS',
+    sameNats ? ctx.credsFile : null,
+    null,
+  );
+  const [caFile, ca] = pick<string | null>(flags.ca, 'BATON_NATS_CA', sameNats ? ctx.caFile : null, null);
+  const [authorityDir, authority] = pick<string | null>(
+    flags.authority,
+    'BATON_AUTHORITY',
+    sameNats ? ctx.authorityDir : null,
+    null,
+  );
   return {
     natsUrl, apiUrl, token, credsFile, caFile, authorityDir, contextFile,
     from: { nats, api, token: tokenFrom, creds, ca, authority },

@@ -55,6 +55,40 @@ describe('connection resolution: flag > env > context file > default', () => {
     );
     assert.equal(resolveConnection({}, { BATON_TOKEN: 'other' }, sub).token, 'other');
   });
+  test("the context's credentials, CA, authority and token go only to the context's own servers", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-ctx-'));
+    await mkdir(join(dir, '.baton'));
+    const ctx = {
+      natsUrl: 'nats://127.0.0.1:1111',
+      apiUrl: 'http://127.0.0.1:2222',
+      token: 'tok',
+      credsFile: '/ctx/admin.creds',
+      caFile: '/ctx/ca.pem',
+      authorityDir: '/ctx/authority',
+      dataDir: dir,
+      pid: 1,
+      startedAt: '2026-11-24T00:00:00Z',
+    };
+    await writeFile(join(dir, '.baton', 'context.json'), JSON.stringify(ctx));
+    const own = resolveConnection({}, {}, dir);
+    assert.deepEqual(
+      [own.credsFile, own.caFile, own.authorityDir, own.token],
+      ['/ctx/admin.creds', '/ctx/ca.pem', '/ctx/authority', 'tok'],
+    );
+    assert.equal(
+      resolveConnection({ server: 'nats://127.0.0.1:1111' }, {}, dir).credsFile,
+      '/ctx/admin.creds',
+    );
+    // Another server (an agent started with BATON_NATS_URL inside a project folder): no admin creds.
+    const other = resolveConnection({}, { BATON_NATS_URL: 'nats://other:4222' }, dir);
+    assert.deepEqual([other.credsFile, other.caFile, other.authorityDir], [null, null, null]);
+    assert.equal(other.from.creds, 'default');
+    assert.equal(resolveConnection({ api: 'http://other:1' }, {}, dir).token, null);
+    assert.equal(
+      resolveConnection({ creds: '/mine.creds' }, { BATON_NATS_URL: 'nats://other:4222' }, dir).credsFile,
+      '/mine.creds',
+    );
+  });
   test('a corrupt context file is a clear usage error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'baton-ctx-'));
     await mkdir(join(dir, '.baton'));
