@@ -2,5 +2,5 @@ export { Agent, EXEC_JOB_ID } from './agent.js';
 export type { AgentOptions } from './agent.js';
 export { executeScript } from './executor.js';
 export type { ExecuteOutcome, ExecuteSpec } from './executor.js';
-export { Launcher } from './launcher.js';
-export type { LauncherMessage, LauncherOptions } from './launcher.js';
+export { DEFAULT_WORKER_LIMITS, Launcher } from './launcher.js';
+export type { AgentWorkerData, LauncherMessage, LauncherOptions, WorkerCommand } from './launcher.js';

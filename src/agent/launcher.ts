@@ -1,57 +1,98 @@
-// The launcher: what `baton agent` runs. A small, stable process that starts the agent as a child
-// from the release `releases/current.json` points to (or from its own install), restarts it when
-// it crashes, switches to a new release when the agent asks for it (after it downloaded, checked
-// and unpacked it), and rolls back when a new release does not report healthy within a bound.
-// It never connects to NATS: the agent it runs reports everything (docs/agents.md, "Self-update").
+// The launcher: what `baton agent` runs in its main thread. It runs the agent in a worker thread
+// loaded from the release `releases/current.json` points to (or from its own install), restarts it
+// when it crashes, switches to a new release when the agent asks for it (after it downloaded,
+// checked and unpacked it), and rolls back when a new release does not report healthy within a
+// bound. It never connects to NATS: the agent it runs reports everything (docs/agents.md,
+// "Self-update"). One process: each Worker has its own module map, so a new release's code is
+// loaded into a fresh worker once the old one ended, and the launcher costs no second runtime.
 //
-// Protocol with the child (Node IPC): the child sends {type:'healthy', version} once it started
-// (connected, consumer bound, online), and {type:'restart', version} before it exits to be
-// replaced by `version`. A child whose launcher dies exits at once (it sees the IPC channel close).
-import { spawn, type ChildProcess } from 'node:child_process';
+// It must stay small: this module and what it imports load node built-ins and small helpers only
+// (no zod, no pino, no NATS client); the agent's modules load in the worker.
+//
+// Protocol with the worker (worker messages): the worker sends {type:'healthy', version} once it
+// started (connected, consumer bound, online), and {type:'restart', version} before it ends to be
+// replaced by `version`; the launcher sends {type:'stop'} (SIGINT/SIGTERM reach the main thread
+// only), and the worker stops the agent gracefully and ends.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { BUNDLE_ENTRY } from '../shared/agent-bundle.js';
 import type { Logger } from '../shared/logger.js';
 import { packageVersion } from '../shared/paths.js';
 import { releaseFiles, type ReleasePointer } from './release-files.js';
+
+/**
+ * What a release's worker entry ({@link BUNDLE_ENTRY}) receives as `workerData`. A contract between
+ * the installed launcher and every release it runs: change it only compatibly (new fields
+ * optional), or bump `v`.
+ */
+export type AgentWorkerData = {
+  v: 1;
+  pcId: string;
+  servers: string;
+  dataDir: string;
+  stopGraceMs: number;
+  credsFile: string | null;
+  caFile: string | null;
+  /** The version the launcher just switched from (the agent reports `agent_updated`), else null. */
+  updatedFrom: string | null;
+};
+
+/** Messages a worker sends its launcher. */
+export type LauncherMessage = { type: 'healthy'; version: string } | { type: 'restart'; version: string };
+/** Messages the launcher sends its worker. */
+export type WorkerCommand = { type: 'stop' };
+
+/** V8 heap limits of the agent's worker unless told otherwise (docs/agents.md, "Self-update"). */
+export const DEFAULT_WORKER_LIMITS: ResourceLimits = {
+  maxOldGenerationSizeMb: 512,
+  maxYoungGenerationSizeMb: 2,
+};
 
 export type LauncherOptions = {
   /** The agent's data folder; releases live in `<dataDir>/releases`. */
   dataDir: string;
   /** The base install: the package folder with package.json, dist/src and node_modules. */
   baseRoot: string;
-  /** The child's arguments after its `main.js`, e.g. `['agent', '--worker', '--pc-id', 'x']`. */
-  workerArgs: string[];
-  /** Extra environment of the child. Default none. */
-  env?: NodeJS.ProcessEnv;
+  /** What every worker gets (the launcher adds `v` and `updatedFrom`). */
+  agent: Omit<AgentWorkerData, 'v' | 'updatedFrom'>;
+  /**
+   * Heap limits of the worker: one that exceeds them is ended (ERR_WORKER_OUT_OF_MEMORY) and
+   * restarted like any crash, instead of growing until the host runs out of memory. Memory
+   * outside the V8 heap (Buffers, the runtime) is not bounded. Default {@link DEFAULT_WORKER_LIMITS}.
+   */
+  resourceLimits?: ResourceLimits;
   /** Time a new release gets to report healthy before it is rolled back. Default 60 s. */
   healthTimeoutMs?: number;
-  /** On stop, time the child gets to exit after SIGTERM before SIGKILL. Default 60 s. */
+  /** On stop, time the worker gets to end after the stop message before it is terminated. Default 60 s. */
   stopTimeoutMs?: number;
   /**
-   * Exit codes of a healthy child that end the launcher too (with that code) instead of a
+   * Exit codes of a healthy worker that end the launcher too (with that code) instead of a
    * restart: the agent said restarting cannot help (revoked credentials). Default none.
    */
   fatalExitCodes?: readonly number[];
   logger: Logger;
 };
 
-/** Messages a child sends its launcher. */
-export type LauncherMessage = { type: 'healthy'; version: string } | { type: 'restart'; version: string };
-
-type ChildEnd =
+type WorkerEnd =
   | { kind: 'restart'; version: string; healthy: boolean }
   | { kind: 'exit'; healthy: boolean; reason: string; code: number | null };
 
 const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * A worker that did not report healthy in time gets this long to end after the stop message: its
+ * agent never finished starting, and a broken release may not listen to messages at all.
+ */
+const UNHEALTHY_STOP_MS = 5_000;
 
 export class Launcher {
   readonly #o: LauncherOptions;
   readonly #files: ReturnType<typeof releaseFiles>;
   readonly #log: Logger;
-  #child: ChildProcess | null = null;
+  #worker: Worker | null = null;
   #stopping = false;
   readonly #abort = new AbortController();
   #loop: Promise<number | null> | null = null;
@@ -62,7 +103,7 @@ export class Launcher {
     this.#log = o.logger;
   }
 
-  /** Keeps a child running until stop() (then null) or until it exits with a fatal code (that code); idempotent. */
+  /** Keeps a worker running until stop() (then null) or until it exits with a fatal code (that code); idempotent. */
   run(): Promise<number | null> {
     this.#loop ??= this.#run();
     return this.#loop;
@@ -82,10 +123,10 @@ export class Launcher {
       cur = { version: null, previous: null, trial: false };
     }
     let backoffMs = MIN_BACKOFF_MS;
-    let updatedFrom: string | undefined;
+    let updatedFrom: string | null = null;
     while (!this.#stopping) {
-      const end = await this.#runChild(cur, updatedFrom);
-      updatedFrom = undefined;
+      const end = await this.#runWorker(cur, updatedFrom);
+      updatedFrom = null;
       if (this.#stopping) return null;
       if (
         end.kind === 'exit' &&
@@ -132,28 +173,33 @@ export class Launcher {
     return null;
   }
 
-  /** Runs one child to its end; during a trial, a child not healthy in time is stopped. */
-  async #runChild(cur: ReleasePointer, updatedFrom: string | undefined): Promise<ChildEnd> {
+  /** Runs one worker to its end; during a trial, a worker not healthy in time is stopped. */
+  async #runWorker(cur: ReleasePointer, updatedFrom: string | null): Promise<WorkerEnd> {
     const entry =
       cur.version === null ? join(this.#o.baseRoot, BUNDLE_ENTRY) : this.#files.entry(cur.version);
-    const child = spawn(process.execPath, [entry, ...this.#o.workerArgs], {
-      env: {
-        ...process.env,
-        ...this.#o.env,
-        ...(updatedFrom ? { BATON_AGENT_UPDATED_FROM: updatedFrom } : {}),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#child = child;
+    const data: AgentWorkerData = { v: 1, ...this.#o.agent, updatedFrom };
+    let worker: Worker;
+    try {
+      worker = new Worker(pathToFileURL(entry), {
+        workerData: data,
+        resourceLimits: this.#o.resourceLimits ?? DEFAULT_WORKER_LIMITS,
+      });
+    } catch (err) {
+      return {
+        kind: 'exit',
+        healthy: false,
+        code: null,
+        reason: `could not start: ${(err as Error).message}`,
+      };
+    }
+    this.#worker = worker;
     let healthy = false;
     let restart: string | null = null;
-    const exited = new Promise<{ reason: string; code: number | null }>((resolveExit) => {
-      child.once('exit', (code, signal) =>
-        resolveExit({ reason: signal ? `killed by ${signal}` : `exited with code ${code}`, code }),
-      );
-      child.once('error', (err) => resolveExit({ reason: `could not start: ${err.message}`, code: null }));
-    });
-    child.on('message', (m: LauncherMessage) => {
+    let crash: Error | null = null;
+    // 'exit' comes after every message the worker posted and after 'error' (an uncaught error).
+    const exited = new Promise<number>((resolveExit) => worker.once('exit', resolveExit));
+    worker.on('error', (err) => (crash = err));
+    worker.on('message', (m: LauncherMessage) => {
       if (m?.type === 'healthy') {
         healthy = true;
         if (cur.trial) {
@@ -164,38 +210,48 @@ export class Launcher {
       } else if (m?.type === 'restart' && typeof m.version === 'string') restart = m.version;
     });
     let timedOut = false;
+    const healthTimeoutMs = this.#o.healthTimeoutMs ?? 60_000;
     const timer = cur.trial
       ? setTimeout(() => {
           if (healthy) return;
           timedOut = true;
-          this.#terminate(child);
-        }, this.#o.healthTimeoutMs ?? 60_000)
+          this.#stopWorker(worker, UNHEALTHY_STOP_MS);
+        }, healthTimeoutMs)
       : null;
-    const { reason, code } = await exited;
+    const code = await exited;
     if (timer) clearTimeout(timer);
-    this.#child = null;
+    this.#worker = null;
     if (restart !== null) return { kind: 'restart', version: restart, healthy };
-    const secs = Math.round((this.#o.healthTimeoutMs ?? 60_000) / 1000);
-    return {
-      kind: 'exit',
-      healthy,
-      code,
-      reason: timedOut ? `did not report healthy within ${secs}s` : reason,
-    };
+    let reason = `exited with code ${code}`;
+    if (timedOut) reason = `did not report healthy within ${Math.round(healthTimeoutMs / 1000)}s`;
+    else if (crash) reason = crashReason(crash, this.#o.resourceLimits ?? DEFAULT_WORKER_LIMITS);
+    if (crash && !timedOut) this.#log.error({ err: crash }, 'the agent crashed');
+    return { kind: 'exit', healthy, code, reason };
   }
 
-  #terminate(child: ChildProcess): void {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), this.#o.stopTimeoutMs ?? 60_000);
-    child.once('exit', () => clearTimeout(t));
+  /** Asks the worker to stop (it finishes gracefully); terminates it when it has not ended within `graceMs`. */
+  #stopWorker(worker: Worker, graceMs: number): void {
+    worker.postMessage({ type: 'stop' } satisfies WorkerCommand);
+    const t = setTimeout(() => {
+      this.#log.warn({ graceMs }, 'the agent did not stop in time; terminating it');
+      void worker.terminate();
+    }, graceMs);
+    worker.once('exit', () => clearTimeout(t));
   }
 
-  /** Stops the child (SIGTERM; it finishes gracefully) and the loop; idempotent. */
+  /** Stops the worker (it finishes gracefully) and the loop; idempotent. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#abort.abort();
-    if (this.#child) this.#terminate(this.#child);
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#abort.abort();
+      if (this.#worker) this.#stopWorker(this.#worker, this.#o.stopTimeoutMs ?? 60_000);
+    }
     await this.#loop;
   }
+}
+
+function crashReason(err: Error, limits: ResourceLimits): string {
+  if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')
+    return `ran out of memory (heap limit ${limits.maxOldGenerationSizeMb ?? 'default'} MB)`;
+  return `crashed: ${err.message}`;
 }

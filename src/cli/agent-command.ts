@@ -1,31 +1,48 @@
 // `baton agent`: runs the endpoint agent in the foreground until SIGINT/SIGTERM. With `--enroll
 // <token>` on first start it makes its own key pair, exchanges the token and its public key for its
 // NATS credentials at the backend, and keeps them in `<data dir>/agent.creds` (0600); later starts
-// use that file. By default it runs through the launcher (src/agent/launcher.ts), which runs the
-// agent as its child (`baton agent --worker`) from the current release, for self-update;
-// `--no-self-update` runs the agent in this process.
+// use that file. By default this thread is the launcher (src/agent/launcher.ts), which runs the
+// agent in a worker thread (agent-worker.ts) from the current release, for self-update;
+// `--no-self-update` runs the agent in this thread. `--worker` (hidden) runs it as the child
+// process of a launcher from before the worker thread (agent-run.ts).
+//
+// Lean on purpose: the launcher thread stays up for the agent's whole life, so this module loads
+// commander, node built-ins and small helpers only (no zod, pino, NATS client or other command);
+// the agent's modules load in the worker, or lazily (docs/agents.md, "Self-update").
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createUser, decode, fmtCreds } from '@nats-io/jwt';
-import { Agent, Launcher, type LauncherMessage } from '../agent/index.js';
-import { PcId } from '../wire/index.js';
-import { processLogger } from '../shared/process-logger.js';
-import { packageVersion, projectRoot } from '../shared/paths.js';
+import { DEFAULT_WORKER_LIMITS, Launcher } from '../agent/launcher.js'; // not agent/index.js: that loads the agent
+import { isName } from '../wire/names.js'; // not wire/index.js: that loads zod
+import { lineLogger } from '../shared/line-logger.js';
+import { projectRoot } from '../shared/paths.js';
+import { action } from './action.js';
+import { resolveConnection, type ConnectionFlags } from './context.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { action, connection, globals } from './runtime.js';
 
 /** Where an enrolled agent keeps its credentials. */
 export const AGENT_CREDS_FILE = 'agent.creds';
 
-/** The pc id an agent's credentials were issued for (their `pc:<id>` tag), or null. */
+/**
+ * The pc id an agent's credentials were issued for (their `pc:<id>` tag), or null. Reads the JWT's
+ * claims without checking its signature (the server does, when the agent connects with it), so
+ * that the launcher thread does not load the JWT library.
+ */
 export function credsPcId(credsFile: string): string | null {
   const jwt = /-----BEGIN NATS USER JWT-----\s*(\S+)/.exec(readFileSync(credsFile, 'utf8'))?.[1];
-  if (!jwt) return null;
-  const tags = decode<{ tags?: string[] }>(jwt).nats.tags ?? [];
-  return tags.find((t) => t.startsWith('pc:'))?.slice(3) ?? null;
+  const claims = jwt?.split('.')[1];
+  if (!claims) return null;
+  let tags: unknown;
+  try {
+    tags = (JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as { nats?: { tags?: unknown } }).nats?.tags;
+  } catch (err) {
+    throw new CliError(`${credsFile}: the user JWT cannot be read (${(err as Error).message})`, EXIT.usage, { cause: err });
+  } // prettier-ignore
+  if (!Array.isArray(tags)) return null;
+  const tag = tags.find((t): t is string => typeof t === 'string' && t.startsWith('pc:'));
+  return tag?.slice(3) ?? null;
 }
 
 /**
@@ -34,6 +51,8 @@ export function credsPcId(credsFile: string): string | null {
  * token was made for.
  */
 export async function enroll(apiUrl: string, token: string, credsFile: string): Promise<string> {
+  // Loaded here, not at the top: only the first start enrolls, later ones need no JWT library.
+  const { createUser, fmtCreds } = await import('@nats-io/jwt');
   const kp = createUser();
   let res: Response;
   try {
@@ -82,10 +101,15 @@ export function registerAgentCommand(program: Command): void {
     .option('--stop-grace <seconds>', 'time running scripts get to finish on stop', '30')
     .option(
       '--no-self-update',
-      'run the agent in this process, without the launcher; target_version is ignored',
+      'run the agent in the main thread, without the launcher; target_version is ignored',
     )
     .option('--health-timeout <seconds>', 'time a new release gets to start before it is rolled back', '60')
-    .addOption(new Option('--worker', "the launcher's child (internal)").hideHelp())
+    .option(
+      '--max-heap <MB>',
+      "JavaScript heap limit of the agent's worker thread; an agent above it is restarted",
+      String(DEFAULT_WORKER_LIMITS.maxOldGenerationSizeMb),
+    )
+    .addOption(new Option('--worker', 'child process of an earlier launcher (internal)').hideHelp())
     .addHelpText(
       'after',
       `\nCredentials: the global --creds <file>, else <data dir>/${AGENT_CREDS_FILE} when it exists (written by --enroll), else none.`,
@@ -100,21 +124,23 @@ export function registerAgentCommand(program: Command): void {
           stopGrace: string;
           selfUpdate: boolean;
           healthTimeout: string;
+          maxHeap: string;
           worker?: boolean;
         },
       ) {
         let pcId = flags.pcId ?? defaultPcId();
-        if (!PcId.safeParse(pcId).success) {
+        if (!isName(pcId)) {
           throw new CliError(
             `--pc-id: '${pcId}' is not a valid pc id (letters, digits, '_' and '-', max 128)`,
             EXIT.usage,
           );
         }
-        const conn = connection(this);
+        const g = this.optsWithGlobals<ConnectionFlags>();
+        const conn = resolveConnection({ server: g.server, api: g.api, creds: g.creds, ca: g.ca });
         const dataDir = resolve(flags.dataDir ?? join('.baton', `agent-${pcId}`));
         await mkdir(dataDir, { recursive: true });
         // Not the context file's credentials: those are the operator's, never an agent's.
-        let credsFile = globals(this).creds ?? null;
+        let credsFile = g.creds ?? null;
         const own = join(dataDir, AGENT_CREDS_FILE);
         if (!credsFile && flags.enroll && !existsSync(own)) {
           if (!conn.apiUrl)
@@ -131,104 +157,39 @@ export function registerAgentCommand(program: Command): void {
         // Credentials speak for one pc: run as that pc unless told otherwise (then the server decides).
         if (credsFile && !flags.pcId) pcId = credsPcId(credsFile) ?? pcId;
         const stopGraceMs = stopGraceSeconds(flags.stopGrace) * 1000;
-        const healthTimeoutMs = wholeSeconds('--health-timeout', flags.healthTimeout, 1) * 1000;
-        if (flags.selfUpdate && !flags.worker) {
-          const launcher = new Launcher({
-            dataDir,
-            baseRoot: projectRoot(),
-            // Everything resolved here goes to the child explicitly: it must not resolve differently.
-            workerArgs: ['--server', conn.natsUrl, ...(credsFile ? ['--creds', resolve(credsFile)] : []), ...(conn.caFile ? ['--ca', resolve(conn.caFile)] : []),
-              'agent', '--worker', '--pc-id', pcId, '--data-dir', dataDir, '--stop-grace', flags.stopGrace], // prettier-ignore
-            healthTimeoutMs,
-            stopTimeoutMs: stopGraceMs + 30_000,
-            // A revoked agent (exit 5) is not restarted: the launcher ends with it.
-            fatalExitCodes: [EXIT.unavailable],
-            logger: processLogger('baton-agent-launcher', { pcId }),
-          });
-          const stop = () => void launcher.stop();
-          process.on('SIGINT', stop);
-          process.on('SIGTERM', stop);
-          const code = await launcher.run();
-          if (code !== null) process.exitCode = code;
+        const healthTimeoutMs = wholeNumber('--health-timeout', flags.healthTimeout, 1, 'seconds') * 1000;
+        const maxHeapMb = wholeNumber('--max-heap', flags.maxHeap, 64, 'MB');
+        const agent = { pcId, servers: conn.natsUrl, dataDir, stopGraceMs, credsFile: credsFile && resolve(credsFile), caFile: conn.caFile && resolve(conn.caFile) }; // prettier-ignore
+        if (!flags.selfUpdate || flags.worker) {
+          const { ipcChildHost, runAgent, signalHost } = await import('./agent-run.js');
+          await runAgent(agent, flags.worker ? ipcChildHost() : signalHost());
           return;
         }
-        await runAgent({ pcId, servers: conn.natsUrl, dataDir, stopGraceMs, credsFile, caFile: conn.caFile, worker: flags.worker ?? false }); // prettier-ignore
+        const launcher = new Launcher({
+          dataDir,
+          baseRoot: projectRoot(),
+          // Everything resolved here goes to the worker explicitly: it must not resolve differently.
+          agent,
+          resourceLimits: { ...DEFAULT_WORKER_LIMITS, maxOldGenerationSizeMb: maxHeapMb },
+          healthTimeoutMs,
+          stopTimeoutMs: stopGraceMs + 30_000,
+          // A revoked agent (exit 5) is not restarted: the launcher ends with it.
+          fatalExitCodes: [EXIT.unavailable],
+          logger: lineLogger('baton-agent-launcher', { pcId }),
+        });
+        const stop = () => void launcher.stop();
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        const code = await launcher.run();
+        if (code !== null) process.exitCode = code;
       }),
     );
 }
 
-/** `--health-timeout`-style flags: whole seconds, at least `min`. */
-function wholeSeconds(flag: string, raw: string, min: number): number {
+/** `--health-timeout`-style flags: a whole number of `unit`, at least `min`. */
+function wholeNumber(flag: string, raw: string, min: number, unit: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
-    throw new CliError(`${flag}: '${raw}' is not a whole number of seconds (${min} or more)`, EXIT.usage);
+    throw new CliError(`${flag}: '${raw}' is not a whole number of ${unit} (${min} or more)`, EXIT.usage);
   return n;
-}
-
-/**
- * The agent in this process until SIGINT/SIGTERM; as the launcher's worker also until it staged a
- * release (then it lets running scripts finish, tells the launcher, and exits) or the launcher is
- * gone (then it exits at once, as if it had crashed with it: the next launcher recovers).
- */
-async function runAgent(o: {
-  pcId: string;
-  servers: string;
-  dataDir: string;
-  stopGraceMs: number;
-  credsFile: string | null;
-  caFile: string | null;
-  worker: boolean;
-}): Promise<void> {
-  const log = processLogger('baton-agent', { pcId: o.pcId });
-  const send = (m: LauncherMessage) =>
-    new Promise<void>((done) => (process.send ? process.send(m, undefined, {}, () => done()) : done()));
-  let restartTo: string | null = null;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((done) => (wake = done));
-  const orphaned = () => {
-    log.error({}, 'the launcher is gone; exiting');
-    process.exit(EXIT.failed);
-  };
-  if (o.worker) process.on('disconnect', orphaned);
-  const agent = new Agent({
-    pcId: o.pcId,
-    servers: o.servers,
-    dataDir: o.dataDir,
-    ...(o.credsFile ? { credsFile: o.credsFile } : {}),
-    ...(o.caFile ? { caFile: o.caFile } : {}),
-    logger: log,
-    stopGraceMs: o.stopGraceMs,
-    ...(o.worker
-      ? {
-          selfUpdate: {
-            restart: (version: string) => {
-              restartTo = version;
-              wake();
-            },
-            ...(process.env['BATON_AGENT_UPDATED_FROM']
-              ? { updatedFrom: process.env['BATON_AGENT_UPDATED_FROM'] }
-              : {}),
-          },
-        }
-      : {}),
-  });
-  process.on('SIGINT', () => wake());
-  process.on('SIGTERM', () => wake());
-  await agent.start();
-  if (o.worker) await send({ type: 'healthy', version: packageVersion() });
-  const lost = await Promise.race([stopped.then(() => null), agent.connectionLost()]);
-  // A restart into a new release waits for running scripts (each is bounded by its timeout).
-  await agent.stop(restartTo === null ? {} : { graceMs: Number.POSITIVE_INFINITY });
-  if (restartTo !== null) await send({ type: 'restart', version: restartTo });
-  process.off('disconnect', orphaned);
-  process.disconnect?.();
-  if (lost) {
-    throw new CliError(
-      `the NATS server closed this agent's connection: ${lost.message}` +
-        (o.credsFile
-          ? ` (credentials ${o.credsFile} revoked or refused; enroll again with a new token)`
-          : ''),
-      EXIT.unavailable,
-    );
-  }
 }

@@ -3,7 +3,6 @@
 // then the local defaults.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { CliError, EXIT } from './exit-codes.js';
 
 export const CONTEXT_FILE = 'context.json';
@@ -11,21 +10,50 @@ export const DEFAULT_DATA_DIR = '.baton';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** What `baton up` writes so that later commands in the same folder find the stack. */
-export const BatonContext = z.object({
-  natsUrl: z.string(),
-  apiUrl: z.string().nullable().default(null),
-  token: z.string().nullable().default(null),
+export type BatonContext = {
+  natsUrl: string;
+  apiUrl: string | null;
+  token: string | null;
   /** The operator's NATS credentials (`<dataDir>/creds/admin.creds`). */
-  credsFile: z.string().nullable().default(null),
+  credsFile: string | null;
   /** CA of the server's TLS certificate, when `baton up --tls`. */
-  caFile: z.string().nullable().default(null),
+  caFile: string | null;
   /** The NATS authority folder (keys that sign and revoke agent identities). */
-  authorityDir: z.string().nullable().default(null),
-  dataDir: z.string(),
-  pid: z.number().int(),
-  startedAt: z.string(),
-});
-export type BatonContext = z.infer<typeof BatonContext>;
+  authorityDir: string | null;
+  dataDir: string;
+  pid: number;
+  startedAt: string;
+};
+
+const REQUIRED_STRINGS = ['natsUrl', 'dataDir', 'startedAt'] as const;
+const OPTIONAL_STRINGS = ['apiUrl', 'token', 'credsFile', 'caFile', 'authorityDir'] as const;
+
+/**
+ * Checks a parsed context file: the context (absent optional fields null), or what is wrong.
+ * Checked by hand, not with zod: every command reads this file, `baton agent`'s launcher thread
+ * too, which must not load zod (docs/agents.md, "Self-update").
+ */
+export function parseBatonContext(raw: unknown): BatonContext | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
+  const o = raw as Record<string, unknown>;
+  for (const k of REQUIRED_STRINGS) if (typeof o[k] !== 'string') return `'${k}' must be a string`;
+  for (const k of OPTIONAL_STRINGS)
+    if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string')
+      return `'${k}' must be a string or null`;
+  if (!Number.isInteger(o['pid'])) return "'pid' must be an integer";
+  const opt = (k: (typeof OPTIONAL_STRINGS)[number]) => (o[k] as string | null | undefined) ?? null;
+  return {
+    natsUrl: o['natsUrl'] as string,
+    apiUrl: opt('apiUrl'),
+    token: opt('token'),
+    credsFile: opt('credsFile'),
+    caFile: opt('caFile'),
+    authorityDir: opt('authorityDir'),
+    dataDir: o['dataDir'] as string,
+    pid: o['pid'] as number,
+    startedAt: o['startedAt'] as string,
+  };
+}
 
 export type ConnectionFlags = {
   server?: string;
@@ -69,14 +97,10 @@ export function readContextFile(file: string): BatonContext {
       EXIT.usage,
     );
   }
-  const parsed = BatonContext.safeParse(raw);
-  if (!parsed.success) {
-    throw new CliError(
-      `${file}: not a valid context file (${parsed.error.issues[0]?.message ?? 'invalid'})`,
-      EXIT.usage,
-    );
-  }
-  return parsed.data;
+  const parsed = parseBatonContext(raw);
+  if (typeof parsed === 'string')
+    throw new CliError(`${file}: not a valid context file (${parsed})`, EXIT.usage);
+  return parsed;
 }
 
 export function resolveConnection(

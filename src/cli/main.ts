@@ -1,24 +1,24 @@
 #!/usr/bin/env node
-// The `baton` command. Each command family registers itself from its own module.
+// The `baton` command. Each command family registers itself from its own module (commands.ts).
+// `baton agent` loads its own module only: its main thread is the launcher and stays up for the
+// agent's whole life, so it must not hold every command's dependencies (docs/agents.md,
+// "Self-update").
 import { Command } from 'commander';
-import { registerNatsCommands } from './nats-commands.js';
-import { registerUp } from './up.js';
-import { registerCatalogCommands } from './catalog-commands.js';
-import { registerAuditCommand } from './audit-command.js';
-import { registerAgentCommand } from './agent-command.js';
-import { registerAgentReleaseCommands } from './agent-release-command.js';
-import { registerRunCommands } from './run-commands.js';
-import { registerFleetCommands } from './fleet-commands.js';
-import { registerScheduleCommands } from './schedule-commands.js';
-import { registerSchedulerCommand } from './scheduler-command.js';
-import { registerProjectorCommands } from './projector-commands.js';
-import { registerRunsCommands } from './runs-commands.js';
-import { registerTimelineCommands } from './timeline-commands.js';
-import { registerInventoryCommand } from './inventory-command.js';
-import { registerBackendCommand } from './backend-command.js';
-import { registerApiCommand } from './api-command.js';
-import { registerArtifactCommands } from './artifact-commands.js';
 import { EXIT } from './exit-codes.js';
+
+/** Global options that take a value (the command name is the first argument that is none of these). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--server', '--api', '--token', '--creds', '--ca', '--authority']);
+
+/** The command name in `args` (after node and the script), or undefined. */
+function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return args[i + 1];
+    if (!a.startsWith('-')) return a;
+    if (GLOBAL_VALUE_OPTIONS.has(a)) i++;
+  }
+  return undefined;
+}
 
 const program = new Command('baton')
   .description('baton: jobs for fleets of endpoints on NATS JetStream')
@@ -38,22 +38,12 @@ const program = new Command('baton')
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   });
 
-registerUp(program);
-registerNatsCommands(program);
-registerCatalogCommands(program);
-registerArtifactCommands(program);
-registerAuditCommand(program);
-registerAgentCommand(program);
-registerAgentReleaseCommands(program);
-registerRunCommands(program);
-registerFleetCommands(program);
-registerScheduleCommands(program);
-registerSchedulerCommand(program);
-registerProjectorCommands(program);
-registerRunsCommands(program);
-registerTimelineCommands(program);
-registerInventoryCommand(program);
-registerBackendCommand(program);
-registerApiCommand(program);
+if (commandName(process.argv.slice(2)) === 'agent') {
+  const { registerAgentCommand } = await import('./agent-command.js');
+  registerAgentCommand(program);
+} else {
+  const { registerCommands } = await import('./commands.js');
+  registerCommands(program);
+}
 
 await program.parseAsync(process.argv);

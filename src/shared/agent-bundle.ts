@@ -1,5 +1,7 @@
 // The agent bundle: a gzipped tar with `package.json` (its `version` is the release's) and
-// `dist/src/` (the compiled code, entry `dist/src/cli/main.js`); dependencies are not in it, a
+// `dist/src/` (the compiled code; the launcher's worker thread starts `dist/src/cli/agent-worker.js`,
+// launchers from before the worker thread ran `dist/src/cli/main.js agent --worker` as a child
+// process, which a bundle of today still has); dependencies are not in it, a
 // release runs with the node_modules of the base install (docs/agents.md, "Self-update").
 // Read and unpacked with the system's `tar` (GNU tar on Linux, bsdtar on macOS and Windows 10+),
 // after the listing was checked (no absolute paths, no `..`). The checks catch mistakes, not
@@ -10,8 +12,10 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The file a bundle must contain for the launcher to start it. */
-export const BUNDLE_ENTRY = 'dist/src/cli/main.js';
+/** The file a bundle must contain for the launcher to start it: the module of the agent's worker thread. */
+export const BUNDLE_ENTRY = 'dist/src/cli/agent-worker.js';
+/** What launchers before the worker thread started (`main.js agent --worker`, a child process). */
+const LEGACY_ENTRY = 'dist/src/cli/main.js';
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
 
 export class BundleError extends Error {
@@ -60,9 +64,10 @@ export async function inspectBundle(file: string): Promise<BundleInfo> {
   for (const want of ['package.json', BUNDLE_ENTRY]) {
     if (names.has(want)) continue;
     const nested = [...names].find((n) => n.endsWith(`/${want}`));
-    throw new BundleError(
-      `${file}: '${want}' is missing${nested ? ` (found '${nested}': pack from inside the package folder)` : ''}`,
-    );
+    let hint = nested ? ` (found '${nested}': pack from inside the package folder)` : '';
+    if (!nested && want === BUNDLE_ENTRY && names.has(LEGACY_ENTRY))
+      hint = ` (a build from before the agent ran in a worker thread: pack the release from a current build)`;
+    throw new BundleError(`${file}: '${want}' is missing${hint}`);
   }
   const member = listed.includes('./package.json') ? './package.json' : 'package.json';
   let version: unknown;

@@ -9,12 +9,12 @@ import { randomFillSync } from 'node:crypto';
 import { z } from 'zod';
 
 import { WireError, quote } from './errors.js';
+import { MAX_TOKEN_LENGTH, NAME_RULE, RESERVED_NAMES, isName } from './names.js';
+
+export { MAX_TOKEN_LENGTH, RESERVED_NAMES, isName };
 
 /** The wire version this build writes and reads; every message carries it as `v`. */
 export const WIRE_VERSION = 1;
-
-/** Longest allowed subject token (pc id, group, request id, ...). */
-export const MAX_TOKEN_LENGTH = 128;
 
 // Control characters (C0, DEL, C1) and every Unicode white space.
 const FORBIDDEN_IN_TOKEN = /[.*>\s\p{Cc}]/u;
@@ -41,20 +41,6 @@ export function assertSubjectToken(kind: string, value: unknown): asserts value 
 
 /** Any subject token: request ids, exec ids. */
 export const SubjectToken = z.string().refine(isSubjectToken, { error: TOKEN_RULE });
-
-/**
- * Names that would make a subject ambiguous: `ctl.all.<verb>` is the fleet-wide control
- * subject, so no endpoint or group may be called `all` (or `group`).
- */
-export const RESERVED_NAMES: readonly string[] = ['all', 'group'];
-
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-const NAME_RULE = `must be 1-${MAX_TOKEN_LENGTH} letters, digits, '-' or '_', starting with a letter or digit, and not 'all' or 'group'`;
-
-/** True when `s` is a valid {@link PcId} or {@link GroupName}. */
-export function isName(s: string): boolean {
-  return s.length <= MAX_TOKEN_LENGTH && NAME_PATTERN.test(s) && !RESERVED_NAMES.includes(s.toLowerCase());
-}
 
 /** Endpoint id, e.g. `DESKTOP-7F3K2` or `web-01`: a subject token that is also a KV key. */
 export const PcId = z.string().refine(isName, { error: NAME_RULE });

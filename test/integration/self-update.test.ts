@@ -1,4 +1,4 @@
-// Agent self-update with real processes: `baton agent` (the launcher) runs the agent as its child;
+// Agent self-update with real processes: `baton agent` (the launcher) runs the agent in a worker thread;
 // releases are bundles built from this build's dist/ with a patched version, put with the real
 // `baton agent-release put`; targets are set through layered config. One agent updates from the
 // base install to 0.2.0 and runs a job on it, then is pointed at a release whose entry exits at
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -21,6 +21,7 @@ import {
   type AgentState,
   type ObsEvent,
 } from '../../src/wire/index.js';
+import { BUNDLE_ENTRY } from '../../src/shared/agent-bundle.js';
 import { packageVersion, projectRoot } from '../../src/shared/paths.js';
 import { agentReady, collectResults, runJob, spawnAgent, type AgentProcess } from '../helpers/fleet.js';
 import { putJob } from '../helpers/jobs.js';
@@ -44,9 +45,10 @@ async function makeBundle(work: string, version: string, brokenEntry?: 'exits' |
   await writeFile(join(dir, 'package.json'), JSON.stringify({ ...pkg, version }));
   const out = join(work, `baton-agent-${version}.tgz`);
   if (brokenEntry) {
-    await mkdir(join(dir, 'dist', 'src', 'cli'), { recursive: true });
+    // The worker entry only: one that ends its thread at once, or one that never reports healthy.
+    await mkdir(join(dir, dirname(BUNDLE_ENTRY)), { recursive: true });
     const code = brokenEntry === 'exits' ? 'process.exit(3);\n' : 'setInterval(() => {}, 1000);\n';
-    await writeFile(join(dir, 'dist', 'src', 'cli', 'main.js'), code);
+    await writeFile(join(dir, BUNDLE_ENTRY), code);
     execFileSync('tar', ['-czf', out, '-C', dir, 'package.json', 'dist/src']);
   } else {
     execFileSync('tar', ['-czf', out, '-C', dir, 'package.json', '-C', projectRoot(), 'dist/src']);

@@ -29,20 +29,28 @@ test('target_version is layered like any key; none resolves to null; bad values 
   assert.equal(AgentConfigLayer.safeParse({ update_jitter: '2d' }).success, false);
 });
 
-test('a bundle needs package.json with a version and dist/src/cli/main.js at its root', async () => {
+test('a bundle needs package.json with a version and the worker entry dist/src/cli/agent-worker.js at its root', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'baton-bundle-'));
   try {
     const pkg = join(dir, 'pkg');
     await mkdir(join(pkg, 'dist', 'src', 'cli'), { recursive: true });
     await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'baton', version: '0.4.0' }));
     await writeFile(join(pkg, 'dist', 'src', 'cli', 'main.js'), '');
+    // A build from before the worker thread: main.js only, which today's launcher cannot run.
+    const legacy = join(dir, 'legacy.tgz');
+    execFileSync('tar', ['-czf', legacy, '-C', pkg, 'package.json', 'dist/src']);
+    await assert.rejects(
+      inspectBundle(legacy),
+      /'dist\/src\/cli\/agent-worker\.js' is missing \(a build from before the agent ran in a worker thread/,
+    );
+    await writeFile(join(pkg, 'dist', 'src', 'cli', 'agent-worker.js'), '');
     const good = join(dir, 'good.tgz');
     execFileSync('tar', ['-czf', good, '-C', pkg, 'package.json', 'dist/src']);
     assert.equal((await inspectBundle(good)).version, '0.4.0');
     const out = join(dir, 'out');
     await mkdir(out);
     await unpackBundle(good, out);
-    assert.ok(existsSync(join(out, 'dist', 'src', 'cli', 'main.js')));
+    assert.ok(existsSync(join(out, 'dist', 'src', 'cli', 'agent-worker.js')));
 
     const nested = join(dir, 'nested.tgz');
     execFileSync('tar', ['-czf', nested, '-C', dir, 'pkg']);
@@ -52,7 +60,7 @@ test('a bundle needs package.json with a version and dist/src/cli/main.js at its
     );
     const noEntry = join(dir, 'no-entry.tgz');
     execFileSync('tar', ['-czf', noEntry, '-C', pkg, 'package.json']);
-    await assert.rejects(inspectBundle(noEntry), /'dist\/src\/cli\/main\.js' is missing/);
+    await assert.rejects(inspectBundle(noEntry), /'dist\/src\/cli\/agent-worker\.js' is missing$/);
     await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'baton' }));
     const noVersion = join(dir, 'no-version.tgz');
     execFileSync('tar', ['-czf', noVersion, '-C', pkg, 'package.json', 'dist/src']);
