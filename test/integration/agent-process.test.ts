@@ -1,6 +1,8 @@
 // `baton agent` as one process: the launcher in the main thread, the agent in a worker thread
-// (docs/agents.md, "Self-update"). SIGTERM lets a running script finish; a crashed worker is
-// restarted and comes back online; the command line around it (help, flags) stays what it was.
+// (docs/agents.md, "Self-update"). SIGTERM lets a running script finish; a crashed worker, or one
+// above its heap limit, is
+// restarted in the same process and comes back online; the command line around it (help, flags)
+// stays what it was.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,6 +22,33 @@ import { waitFor } from '../helpers/wait.js';
 /** The pids of a process's child processes (a second Node process would show here). */
 function childPids(pid: number): string[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Makes `<dataDir>/releases/9.9.9` current: its worker entry runs `fault` on its first start only,
+ * then this build's worker entry (so the agent comes back healthy after a restart).
+ */
+async function faultyRelease(dataDir: string, fault: string): Promise<void> {
+  const release = join(dataDir, 'releases', '9.9.9');
+  const once = join(dataDir, 'fault.mark');
+  const entry = join(release, BUNDLE_ENTRY);
+  await mkdir(dirname(entry), { recursive: true });
+  const pkg = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')) as object;
+  await writeFile(join(release, 'package.json'), JSON.stringify({ ...pkg, version: '9.9.9' }));
+  await writeFile(
+    entry,
+    `import { existsSync, writeFileSync } from 'node:fs';
+if (!existsSync(${JSON.stringify(once)})) {
+  writeFileSync(${JSON.stringify(once)}, '');
+  ${fault}
+}
+await import(${JSON.stringify(pathToFileURL(join(projectRoot(), BUNDLE_ENTRY)).href)});
+`,
+  );
+  await writeFile(
+    join(dataDir, 'releases', 'current.json'),
+    JSON.stringify({ version: '9.9.9', previous: null, trial: false }),
+  );
 }
 
 describe('baton agent: one process, the agent in a worker thread', () => {
@@ -76,27 +105,7 @@ describe('baton agent: one process, the agent in a worker thread', () => {
   test('an uncaught error in the agent worker: restarted in the same process, back online, runs jobs', async () => {
     const nc = await s.server.connect();
     const dataDir = join(work, 'crashing');
-    // A release whose worker entry is this build's, plus an uncaught error once, 1 s after start.
-    const release = join(dataDir, 'releases', '9.9.9');
-    const crashed = join(work, 'crashed.mark');
-    const entry = join(release, BUNDLE_ENTRY);
-    await mkdir(dirname(entry), { recursive: true });
-    const pkg = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')) as object;
-    await writeFile(join(release, 'package.json'), JSON.stringify({ ...pkg, version: '9.9.9' }));
-    await writeFile(
-      entry,
-      `import { existsSync, writeFileSync } from 'node:fs';
-if (!existsSync(${JSON.stringify(crashed)})) {
-  writeFileSync(${JSON.stringify(crashed)}, '');
-  setTimeout(() => { throw new Error('injected crash'); }, 1000);
-}
-await import(${JSON.stringify(pathToFileURL(join(projectRoot(), BUNDLE_ENTRY)).href)});
-`,
-    );
-    await writeFile(
-      join(dataDir, 'releases', 'current.json'),
-      JSON.stringify({ version: '9.9.9', previous: null, trial: false }),
-    );
+    await faultyRelease(dataDir, "setTimeout(() => { throw new Error('injected crash'); }, 1000);");
     const agent = spawnAgent(s.server.url, 'pc-crashing', dataDir);
     agents.push(agent);
     await waitFor('the crash to be logged', () => agent.output().includes('crashed: injected crash'), {
@@ -119,6 +128,23 @@ await import(${JSON.stringify(pathToFileURL(join(projectRoot(), BUNDLE_ENTRY)).h
       previous: null,
       trial: false,
     });
+    agent.child.kill('SIGTERM');
+    assert.equal(await agent.exited, 0, agent.output());
+  });
+
+  test('an agent above --max-heap is ended and restarted, the host process stays up', async () => {
+    const dataDir = join(work, 'leaking');
+    // Grows its heap without bound (and never starts the agent) on the first start only.
+    await faultyRelease(dataDir, 'const kept = []; for (;;) kept.push({ at: Date.now(), pad: [1, 2, 3] });');
+    const agent = spawnAgent(s.server.url, 'pc-leaking', dataDir, ['--max-heap', '64']);
+    agents.push(agent);
+    await waitFor(
+      'the out-of-memory end to be logged',
+      () => agent.output().includes('ran out of memory (heap limit 64 MB)'),
+      { timeoutMs: 30_000 },
+    );
+    await agentReady(agent);
+    assert.equal(agent.child.exitCode, null, 'the process stays up');
     agent.child.kill('SIGTERM');
     assert.equal(await agent.exited, 0, agent.output());
   });
