@@ -1,8 +1,7 @@
 // `baton agent` as one process: the launcher in the main thread, the agent in a worker thread
 // (docs/agents.md, "Self-update"). SIGTERM lets a running script finish; a crashed worker, or one
-// above its heap limit, is
-// restarted in the same process and comes back online; the command line around it (help, flags)
-// stays what it was.
+// above its heap limit, is restarted in the same process and comes back online; the command line
+// around it (help, flags) stays what it was.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
