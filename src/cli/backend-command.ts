@@ -63,7 +63,6 @@ export type ComposeOptions = {
   identity?: BackendIdentity | null;
 };
 
-
 export type ComposedBackend = {
   backend: Backend;
   projector: Projector;

@@ -56,7 +56,11 @@ export function registerNatsCommands(program: Command): void {
     .command('tls')
     .description('make a private CA and a nats-server certificate (openssl; kept if they exist)')
     .option('--dir <dir>', 'where the files go', '.baton/tls')
-    .option('--host <names...>', 'DNS names and IP addresses the certificate is for', ['localhost', '127.0.0.1', '::1'])
+    .option('--host <names...>', 'DNS names and IP addresses the certificate is for', [
+      'localhost',
+      '127.0.0.1',
+      '::1',
+    ])
     .action(
       action(async function (this: Command, flags: { dir: string; host: string[] }) {
         const files = await ensureTlsFiles(resolve(flags.dir), flags.host);

@@ -30,7 +30,11 @@ export function connection(cmd: Command): ResolvedConnection {
 }
 
 /** Connection options of `connectNats` for a resolved connection: URL(s), credentials, CA. */
-export function natsOptions(conn: ResolvedConnection): { servers: string; credsFile?: string; caFile?: string } {
+export function natsOptions(conn: ResolvedConnection): {
+  servers: string;
+  credsFile?: string;
+  caFile?: string;
+} {
   return {
     servers: conn.natsUrl,
     ...(conn.credsFile ? { credsFile: conn.credsFile } : {}),

@@ -29,7 +29,11 @@ export class AgentDirectory {
   static async open(nc: NatsConnection, opts: { direct?: boolean } = {}): Promise<AgentDirectory> {
     const kvm = new Kvm(nc);
     const o = opts.direct ? { allow_direct: true } : {};
-    return new AgentDirectory(nc, await kvm.open(BUCKETS.agentsState, o), await kvm.open(BUCKETS.agentGroups, o));
+    return new AgentDirectory(
+      nc,
+      await kvm.open(BUCKETS.agentsState, o),
+      await kvm.open(BUCKETS.agentGroups, o),
+    );
   }
 
   /**

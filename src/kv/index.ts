@@ -77,4 +77,10 @@ export { PLATFORM_ROLES, agentInboxPrefix, agentPermissions, platformPermissions
 export type { Permissions, PlatformRole } from './permissions.js';
 export { ACCOUNT_NAME, Authority, AuthorityError, pushAccountJwt } from './authority.js';
 export type { UserIdentity } from './authority.js';
-export { AgentIdentities, DEFAULT_ENROLL_TTL_MS, EnrollmentError, StoredAgentIdentity, StoredEnrollment } from './agent-identity.js';
+export {
+  AgentIdentities,
+  DEFAULT_ENROLL_TTL_MS,
+  EnrollmentError,
+  StoredAgentIdentity,
+  StoredEnrollment,
+} from './agent-identity.js';

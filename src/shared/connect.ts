@@ -69,9 +69,12 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     try {
       creds = await readFile(opts.credsFile);
     } catch (err) {
-      throw new NatsConnectError(`cannot read NATS credentials ${opts.credsFile}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new NatsConnectError(
+        `cannot read NATS credentials ${opts.credsFile}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     co.authenticator = credsAuthenticator(creds);
   }

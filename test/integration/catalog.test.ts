@@ -210,7 +210,7 @@ describe('job catalog: apply, export, receipts, human-edit protection', () => {
     const lost = results.find((r) => r.status === 'rejected');
     assert.ok(lost?.reason instanceof ConflictError);
     assert.match(
-      (lost.reason).message,
+      lost.reason.message,
       new RegExp(`changed since revision ${base.revision}: it is now at revision ${winner} by [ab] via api`),
     );
     const now = await a.require('uptime');

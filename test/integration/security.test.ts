@@ -299,7 +299,9 @@ test('TLS: agents verify the server against the CA baton made', async (t) => {
       assert.equal(objResult?.status, 'ok', JSON.stringify(objResult?.stderr));
       const rm = ReadModel.open(join(dataDir, 'baton.db'));
       try {
-        const row = await waitFor('the projector to store the result', () => rm.results.get(objResult.resultId));
+        const row = await waitFor('the projector to store the result', () =>
+          rm.results.get(objResult.resultId),
+        );
         assert.equal(row.status, 'ok');
       } finally {
         rm.close();

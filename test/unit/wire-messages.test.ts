@@ -318,8 +318,14 @@ describe('wire message defaults and edge cases', () => {
 
   it('refuses a timeout or jitter longer than a timer can wait (it would fire at once)', () => {
     const request = JSON.parse(GOLDENS[0]?.json ?? '') as Record<string, unknown>;
-    assert.throws(() => parseExecRequest({ ...request, timeoutMs: 2 ** 31 }), /timeoutMs.*at most 2147483647 ms/);
-    assert.throws(() => parseExecRequest({ ...request, jitterMs: 30 * 86_400_000 }), /jitterMs.*at most 2147483647 ms/);
+    assert.throws(
+      () => parseExecRequest({ ...request, timeoutMs: 2 ** 31 }),
+      /timeoutMs.*at most 2147483647 ms/,
+    );
+    assert.throws(
+      () => parseExecRequest({ ...request, jitterMs: 30 * 86_400_000 }),
+      /jitterMs.*at most 2147483647 ms/,
+    );
     assert.equal(parseExecRequest({ ...request, timeoutMs: 2 ** 31 - 1 }).timeoutMs, 2 ** 31 - 1);
   });
 
