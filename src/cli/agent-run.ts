@@ -3,19 +3,13 @@
 // process of a launcher from before the worker thread (`baton agent --worker`, Node IPC: kept so
 // that launchers installed earlier can run releases built from this code). Loaded lazily by
 // `baton agent`: it pulls in the agent, the NATS client, zod and pino.
-import { Agent, type LauncherMessage } from '../agent/index.js';
+import { Agent, type AgentWorkerData, type LauncherMessage } from '../agent/index.js';
 import { processLogger } from '../shared/process-logger.js';
 import { packageVersion } from '../shared/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
 
-export type AgentRunOptions = {
-  pcId: string;
-  servers: string;
-  dataDir: string;
-  stopGraceMs: number;
-  credsFile: string | null;
-  caFile: string | null;
-};
+/** What the agent runs with: the launcher's worker data without its envelope. */
+export type AgentRunOptions = Omit<AgentWorkerData, 'v' | 'updatedFrom'>;
 
 /** How the agent talks to what runs it. */
 export type AgentHost = {
