@@ -58,7 +58,7 @@ import {
   resultOutputKey,
   writeObject,
 } from '../kv/index.js';
-import { connectNats } from '../shared/connect.js';
+import { connectNatsPatiently } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { packageVersion } from '../shared/paths.js';
 import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
@@ -183,6 +183,8 @@ export class Agent {
   #blocked: string | null = null;
   readonly #tasks = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
+  /** Aborted by stop(): ends a start still waiting for the server. */
+  readonly #connectWait = new AbortController();
   #nc: NatsConnection | null = null;
   #js!: JetStreamClient;
   #status!: KV;
@@ -247,16 +249,25 @@ export class Agent {
     await this.#journal.init();
     await this.#outbox.init();
     await mkdir(join(resolve(this.#opts.dataDir), 'work'), { recursive: true });
+    // An endpoint may start offline (a laptop booting away from the network): the agent waits
+    // for the server rather than exiting; stop() ends the wait.
     const nc =
       this.#opts.nc ??
-      (await connectNats({
-        servers: this.#opts.servers,
-        name: `baton-agent:${this.pcId}`,
-        longRunning: true,
-        inboxPrefix: agentInboxPrefix(this.pcId),
-        ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
-        ...(this.#opts.caFile ? { caFile: this.#opts.caFile } : {}),
-      }));
+      (await connectNatsPatiently(
+        {
+          servers: this.#opts.servers,
+          name: `baton-agent:${this.pcId}`,
+          longRunning: true,
+          inboxPrefix: agentInboxPrefix(this.pcId),
+          ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
+          ...(this.#opts.caFile ? { caFile: this.#opts.caFile } : {}),
+        },
+        this.#connectWait.signal,
+        (err, attempt, retryInMs) => {
+          if (attempt === 1 || attempt % 10 === 0)
+            this.#log.warn({ attempt, retryInMs, err: err.message }, 'NATS not reachable; waiting for it');
+        },
+      ));
     this.#nc = nc;
     this.#js = jetstream(nc);
     // Every read is a key-scoped direct get: all an enrolled agent's permissions allow.
@@ -1126,6 +1137,7 @@ export class Agent {
   }
 
   async #stop(grace: number): Promise<void> {
+    this.#connectWait.abort();
     await this.#started?.catch(() => undefined);
     this.#stopping.abort();
     await this.#updater?.stop();

@@ -128,9 +128,12 @@ export class Launcher {
       const end = await this.#runWorker(cur, updatedFrom);
       updatedFrom = null;
       if (this.#stopping) return null;
+      // A fatal code ends the launcher when it comes from a release that had started (revoked
+      // credentials) or from the release in use refusing to start (the server said no). From a
+      // release on trial it is a failed update instead: rolled back below.
       if (
         end.kind === 'exit' &&
-        end.healthy &&
+        (end.healthy || !cur.trial) &&
         end.code !== null &&
         this.#o.fatalExitCodes?.includes(end.code)
       ) {

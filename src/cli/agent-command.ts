@@ -173,7 +173,7 @@ export function registerAgentCommand(program: Command): void {
           resourceLimits: { ...DEFAULT_WORKER_LIMITS, maxOldGenerationSizeMb: maxHeapMb },
           healthTimeoutMs,
           stopTimeoutMs: stopGraceMs + 30_000,
-          // A revoked agent (exit 5) is not restarted: the launcher ends with it.
+          // Exit 5 (revoked or refused credentials: the server said no) is not restarted: the launcher ends with it.
           fatalExitCodes: [EXIT.unavailable],
           logger: lineLogger('baton-agent-launcher', { pcId }),
         });

@@ -87,7 +87,20 @@ export async function runAgent(o: AgentRunOptions, host: AgentHost): Promise<voi
         }
       : {}),
   });
-  await agent.start();
+  // A stop while the agent still waits for an unreachable server ends it cleanly (exit 0).
+  const started = await Promise.race([
+    agent.start().then(
+      () => null,
+      (err: unknown) => ({ err }),
+    ),
+    stopped.then(() => 'stopped' as const),
+  ]);
+  if (started === 'stopped') {
+    await agent.stop();
+    host.close?.();
+    return;
+  }
+  if (started !== null) throw started.err;
   await host.send?.({ type: 'healthy', version: packageVersion() });
   const lost = await Promise.race([stopped.then(() => null), agent.connectionLost()]);
   // A restart into a new release waits for running scripts (each is bounded by its timeout).

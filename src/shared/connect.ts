@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   connect,
   credsAuthenticator,
@@ -33,7 +34,29 @@ export type ConnectOptions = {
 
 export class NatsConnectError extends Error {
   override name = 'NatsConnectError';
+  /**
+   * True when the server could not be reached (refused, timed out, no route, no such host): worth
+   * trying again later. False when it answered and said no (credentials, TLS, version, JetStream),
+   * or the credentials file cannot be read: trying again cannot help.
+   */
+  readonly unreachable: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { unreachable?: boolean }) {
+    super(message, options);
+    this.unreachable = options?.unreachable ?? false;
+  }
 }
+
+/** Text of an error and its causes, for classifying what the client library threw. */
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(' ');
+}
+
+/** The server said no (rather than was not there): credentials or TLS. */
+const REFUSED_BY_SERVER =
+  /authoriz|authenticat|revoked|expired|permission|certificate|self[- ]signed|\btls\b|\bssl\b/i;
 
 function connectHint(err: Error, opts: ConnectOptions): string {
   const cause = (err as { cause?: unknown }).cause;
@@ -87,7 +110,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     throw new NatsConnectError(
       `cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}` +
         connectHint(err as Error, opts),
-      { cause: err },
+      { cause: err, unreachable: !REFUSED_BY_SERVER.test(errorText(err)) },
     );
   }
   const version = nc.info?.version ?? '0.0.0';
@@ -104,4 +127,28 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     );
   }
   return nc;
+}
+
+/**
+ * For a process that must come up whatever the network does at its start (the agent on an endpoint
+ * that boots offline): connects like {@link connectNats}, but while the server cannot be reached it
+ * tries again after 1 s, 2 s, ... up to 30 s between attempts, until it connects or `signal`
+ * aborts (then it throws the abort reason). A server that refuses (credentials, TLS, version)
+ * fails at once, as with connectNats.
+ */
+export async function connectNatsPatiently(
+  opts: ConnectOptions,
+  signal: AbortSignal,
+  onRetry: (err: NatsConnectError, attempt: number, retryInMs: number) => void,
+): Promise<NatsConnection> {
+  for (let attempt = 1, wait = 1_000; ; attempt++, wait = Math.min(wait * 2, 30_000)) {
+    signal.throwIfAborted();
+    try {
+      return await connectNats(opts);
+    } catch (err) {
+      if (!(err instanceof NatsConnectError) || !err.unreachable) throw err;
+      onRetry(err, attempt, wait);
+      await delay(wait, undefined, { signal });
+    }
+  }
 }

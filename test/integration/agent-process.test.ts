@@ -1,7 +1,8 @@
 // `baton agent` as one process: the launcher in the main thread, the agent in a worker thread
 // (docs/agents.md, "Self-update"). SIGTERM lets a running script finish; a crashed worker, or one
 // above its heap limit, is restarted in the same process and comes back online; the command line
-// around it (help, flags) stays what it was.
+// around it (help, flags) stays what it was. An endpoint that starts while the server cannot be
+// reached waits for it instead of exiting.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { agentReady, collectResults, runJob, spawnAgent, type AgentProcess } fro
 import { putJob } from '../helpers/jobs.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
+import { startTestServer, TEST_TOPOLOGY, type TestServer } from '../helpers/nats-server.js';
+import { ensureTopology } from '../../src/kv/index.js';
 
 /** The pids of a process's child processes (a second Node process would show here). */
 function childPids(pid: number): string[] {
@@ -146,5 +149,61 @@ describe('baton agent: one process, the agent in a worker thread', () => {
     assert.equal(agent.child.exitCode, null, 'the process stays up');
     agent.child.kill('SIGTERM');
     assert.equal(await agent.exited, 0, agent.output());
+  });
+});
+
+describe('baton agent: started while the server cannot be reached', () => {
+  let server: TestServer;
+  let work: string;
+  const agents: AgentProcess[] = [];
+
+  before(async () => {
+    server = await startTestServer();
+    await ensureTopology(await server.connect(), TEST_TOPOLOGY);
+    await server.kill(); // the store and port are kept for start()
+    work = await mkdtemp(join(tmpdir(), 'baton-agent-offline-'));
+  });
+  after(async () => {
+    for (const a of agents) if (a.child.exitCode === null) a.child.kill('SIGKILL');
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const waiting = (a: AgentProcess) => a.output().includes('"msg":"NATS not reachable; waiting for it"');
+
+  test('an endpoint that boots offline waits for the server, then starts and runs jobs', async () => {
+    const agent = spawnAgent(server.url, 'pc-offline', join(work, 'offline'));
+    agents.push(agent);
+    await waitFor('the agent to report that it waits for NATS', () => waiting(agent));
+    assert.equal(agent.child.exitCode, null, 'it does not exit (it used to exit 5 at once)');
+    await server.start();
+    await agentReady(agent);
+    const nc = await server.connect();
+    await putJob(nc, 'after-boot', 'echo online');
+    const run = await runJob(nc, 'after-boot', [{ kind: 'pc', pcId: 'pc-offline' }]);
+    const [r] = await collectResults(nc, run.requestIds, 1, 30_000);
+    assert.equal(r?.status, 'ok', JSON.stringify(r));
+    agent.child.kill('SIGTERM');
+    assert.equal(await agent.exited, 0, agent.output());
+  });
+
+  test('SIGTERM while it waits for the server: it stops at once with exit 0', async () => {
+    await server.kill();
+    const agent = spawnAgent(server.url, 'pc-never', join(work, 'never'));
+    agents.push(agent);
+    await waitFor('the agent to report that it waits for NATS', () => waiting(agent));
+    agent.child.kill('SIGTERM');
+    assert.equal(await agent.exited, 0, agent.output());
+    assert.match(agent.output(), /"msg":"agent stopped"/);
+  });
+
+  test('a server that refuses the agent is not waited for: it exits 5 saying why', async (t) => {
+    const guarded = await startTestServer(['--user', 'someone', '--pass', 'secret']);
+    t.after(() => guarded.stop());
+    const agent = spawnAgent(guarded.url, 'pc-refused', join(work, 'refused'));
+    agents.push(agent);
+    assert.equal(await agent.exited, 5, agent.output());
+    assert.match(agent.output(), /Authorization Violation|authorization/i);
+    assert.ok(!waiting(agent), 'no waiting for a server that answered no');
   });
 });
