@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { execScriptJob, startExecution, watchResults } from '../../src/kv/index.js';
+import { consumerName, execScriptJob, startExecution, STREAMS, watchResults } from '../../src/kv/index.js';
 import { newId } from '../../src/wire/index.js';
 import { agentReady, spawnAgent } from '../helpers/fleet.js';
 import { percentile, startBenchServer } from './platform.js';
@@ -111,7 +111,7 @@ export async function runLatencyBench(opts: { runs: number }): Promise<BenchRepo
     const info = await (
       await jetstreamManager(b.nc)
     ).consumers
-      .info('EXEC', 'agent-lat-01')
+      .info(STREAMS.exec, consumerName('lat-01'))
       .then((i) =>
         JSON.stringify({
           num_pending: i.num_pending,
