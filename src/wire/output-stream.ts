@@ -6,7 +6,7 @@
  * stream. Inline output is stored as text when it is valid UTF-8, else as base64, so a binary or
  * mis-encoded stream comes back byte for byte.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { z } from 'zod';
 
 import { NonNegativeInt, SHA256_HEX_PATTERN, Sha256Hex, isNonNegativeInt, isRecord } from './fields.js';
@@ -104,7 +104,7 @@ export function fastOutputStream(v: unknown): OutputStream | undefined {
     // The bytes the schema checks are Buffer.from(data, 'utf8'); measure and hash the same
     // encoding without copying the string into a buffer first.
     if (bytes > INLINE_OUTPUT_LIMIT || Buffer.byteLength(data, 'utf8') !== bytes) return undefined;
-    if (createHash('sha256').update(data, 'utf8').digest('hex') !== sha256) return undefined;
+    if (hash('sha256', data, 'hex') !== sha256) return undefined;
     out.inline = { encoding, data };
   } else if (object !== undefined) {
     if (bytes === 0 || !isRecord(object)) return undefined;
