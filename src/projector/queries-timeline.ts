@@ -1,5 +1,6 @@
 // SQL of an endpoint's timeline: its ObsEvents (online/offline, boot, logon, job-emitted events),
-// its run lifecycle events and its finished runs, in time order.
+// its run lifecycle events and its finished runs (every attempt's result, found through the
+// pc's run rows: results are indexed by execution), in time order.
 import type { Db } from './db.js';
 
 /** Kinds of timeline entries made from runs, next to the open set of ObsEvent kinds. */
@@ -26,10 +27,11 @@ export function timelineQueries(db: Db): TimelineQueries {
         json_object('execId', exec_id, 'jobId', job_id, 'requestId', request_id, 'reason', reason)
       FROM run_events WHERE pc_id = @pc AND at >= @since
       UNION ALL
-      SELECT finished_at, 'run_finished', 'agent', result_id,
-        json_object('execId', exec_id, 'jobId', job_id, 'status', status, 'exitCode', exit_code,
-          'resultId', result_id, 'durationMs', duration_ms)
-      FROM results WHERE pc_id = @pc AND finished_at >= @since
+      SELECT r.finished_at, 'run_finished', 'agent', r.result_id,
+        json_object('execId', r.exec_id, 'jobId', r.job_id, 'status', r.status, 'exitCode', r.exit_code,
+          'resultId', r.result_id, 'durationMs', r.duration_ms)
+      FROM runs AS u JOIN results AS r ON r.exec_id = u.exec_id AND r.pc_id = u.pc_id
+      WHERE u.pc_id = @pc AND r.finished_at >= @since
     )
     WHERE (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))
     ORDER BY at DESC, id DESC

@@ -255,6 +255,19 @@ ALTER TABLE runs_v3 RENAME TO runs;
 CREATE INDEX runs_pc ON runs (pc_id);
 `,
   },
+  {
+    version: 4,
+    name: 'results indexed by execution and pc; the timeline reaches them through runs',
+    // An index that starts with the pc takes a write on every pc's page for every batch of a
+    // fan-out; (exec_id, pc_id) is written in order. It serves the output groups (every result of
+    // an execution, by pc) and, through runs_pc, an endpoint's finished runs (docs/projector.md,
+    // "Throughput").
+    sql: `
+DROP INDEX results_pc;
+DROP INDEX results_exec_output;
+CREATE INDEX results_exec_pc ON results (exec_id, pc_id);
+`,
+  },
 ];
 
 /** The schema version this build writes. */
