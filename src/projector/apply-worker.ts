@@ -1,18 +1,27 @@
 // Entry module of the apply worker thread (started by BatchWorker): its own connection to the
-// projection database and its own Projection, applying the stream batches and agents_state
-// entries the main thread sends, one at a time in the order they arrive, and answering each. Decoding and
-// writing a batch here overlaps with receiving and acking the next one on the main thread
-// (docs/projector.md, "Throughput"). The main thread acks a batch only after this answer, i.e.
-// after the commit.
-import { parentPort, workerData } from 'node:worker_threads';
+// projection database and its own Projection, applying the stream batches (decoded by the main
+// thread) and agents_state entries the main thread sends, one at a time in the order they arrive,
+// and answering each. Writing a batch here overlaps with receiving, decoding and acking the next
+// ones on the main thread (docs/projector.md, "Throughput"). The main thread acks a batch only
+// after this answer, i.e. after the commit.
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openProjectionDb } from './db.js';
+import type { Op } from './decode.js';
 import type { PackedBatch } from './packed-batch.js';
 import { unpackBatch } from './packed-batch.js';
-import { Projection, isStorageError, type AgentEntry } from './projection.js';
+import {
+  Projection,
+  isStorageError,
+  type AgentEntry,
+  type ApplyUnit,
+  type BatchOutcome,
+} from './projection.js';
 
 export type ApplyWorkerData = { dbPath: string };
 export type ApplyRequest =
-  { id: number; batch: PackedBatch } | { id: number; agent: AgentEntry } | { id: number; close: true };
+  | { id: number; batch: PackedBatch; ops: Op[] }
+  | { id: number; agent: AgentEntry }
+  | { id: number; close: true };
 export type ApplyReply =
   | { ready: true }
   | { id: number; applied: number; errors: number }
@@ -27,29 +36,49 @@ const db = openProjectionDb(dbPath);
 const projection = new Projection(db);
 const reply = (r: ApplyReply) => port.postMessage(r);
 
-port.on('message', (req: ApplyRequest) => {
-  if ('close' in req) {
-    db.close();
-    reply({ id: req.id, closed: true });
-    port.close();
-    return;
-  }
-  try {
-    if ('agent' in req) {
-      projection.applyAgentEntry(req.agent);
-      reply({ id: req.id, agentApplied: true });
-    } else {
-      reply({ id: req.id, ...projection.applyBatch(unpackBatch(req.batch)) });
+// Requests that queued up while a group was applied are taken together (receiveMessageOnPort),
+// so a burst is applied in groups of batches, one commit each.
+port.on('message', (first: ApplyRequest) => {
+  const group: Exclude<ApplyRequest, { close: true }>[] = [];
+  let close: { id: number } | null = null;
+  for (let req: ApplyRequest | undefined = first; req !== undefined;) {
+    if ('close' in req) {
+      close = req;
+      break;
     }
+    group.push(req);
+    req = (receiveMessageOnPort(port)?.message as ApplyRequest | undefined) ?? undefined;
+  }
+  if (group.length > 0) applyGroup(group);
+  if (close) {
+    db.close();
+    reply({ id: close.id, closed: true });
+    port.close();
+  }
+});
+
+function applyGroup(group: Exclude<ApplyRequest, { close: true }>[]): void {
+  const units: ApplyUnit[] = group.map((req) =>
+    'agent' in req ? { agent: req.agent } : { batch: unpackBatch(req.batch), ops: req.ops },
+  );
+  let outcomes: BatchOutcome[];
+  try {
+    outcomes = projection.applyGroup(units);
   } catch (err) {
     // Not committed (a storage error: the projection records everything else itself).
     const code = (err as { code?: unknown }).code;
-    reply({
-      id: req.id,
-      error: err instanceof Error ? err.message : String(err),
-      code: typeof code === 'string' ? code : undefined,
-      storage: isStorageError(err),
-    });
+    for (const req of group) {
+      reply({
+        id: req.id,
+        error: err instanceof Error ? err.message : String(err),
+        code: typeof code === 'string' ? code : undefined,
+        storage: isStorageError(err),
+      });
+    }
+    return;
   }
-});
+  for (const [i, req] of group.entries()) {
+    reply('agent' in req ? { id: req.id, agentApplied: true } : { id: req.id, ...outcomes[i]! });
+  }
+}
 reply({ ready: true });

@@ -1,6 +1,8 @@
 // Entry module of src/projector: explicit named exports.
 export { AgentsWatch } from './agents-watch.js';
 export { BatchApplyError, BatchWorker } from './batch-worker.js';
+export { decodeBatch, decodeStreamMessage } from './decode.js';
+export type { Op } from './decode.js';
 export { DbLockedError, acquireDbLock, lockFileOf, lockHolder } from './db-lock.js';
 export { BUSY_TIMEOUT_MS, openProjectionDb, openReadOnlyDb } from './db.js';
 export type { Db } from './db.js';
@@ -21,7 +23,7 @@ export {
   ProjectionInputError,
   isStorageError,
 } from './projection.js';
-export type { AgentEntry, BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
+export type { AgentEntry, ApplyUnit, BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
 export { packBatch, unpackBatch } from './packed-batch.js';
 export type { PackedBatch } from './packed-batch.js';
 export { Projector, deleteDurables, removeDbFiles } from './projector.js';

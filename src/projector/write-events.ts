@@ -1,15 +1,14 @@
 // SQL of projecting RunEvents, ObsEvents and Inventory snapshots: one row per message id (a
 // duplicate is a no-op), and for run events the lifecycle step on the per-pc run row. Times on the
 // run row are combined with MIN, so the order of arrival does not matter; the request id of a run
-// row is its result's once there is one.
-import type { Inventory, ObsEvent, RunEvent } from '../wire/index.js';
+// row is its result's once there is one. The column values come from decode.ts.
 import type { Db } from './db.js';
-import { canonicalJson, iso } from './values.js';
+import type { EventRow, RunEventRow } from './decode.js';
 
 export type EventWriter = {
-  runEvent(e: RunEvent, streamSeq: number): void;
-  obsEvent(e: ObsEvent, streamSeq: number): void;
-  inventory(i: Inventory, streamSeq: number): void;
+  runEvent(row: RunEventRow): void;
+  obsEvent(row: EventRow): void;
+  inventory(row: EventRow): void;
 };
 
 const earliest = (col: string) =>
@@ -18,12 +17,12 @@ const earliest = (col: string) =>
 export function eventWriter(db: Db): EventWriter {
   const insertRunEvent = db.prepare(`
     INSERT INTO run_events (id, stream_seq, at, pc_id, request_id, exec_id, job_id, kind, reason)
-    VALUES (@id, @seq, @at, @pcId, @requestId, @execId, @jobId, @kind, @reason)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING`);
   const step = (col: 'accepted_at' | 'started_at' | 'skipped_at', extra = '') =>
     db.prepare(`
       INSERT INTO runs (exec_id, pc_id, request_id, ${col}${extra ? ', skip_reason' : ''})
-      VALUES (@execId, @pcId, @requestId, @at${extra ? ', @reason' : ''})
+      VALUES (?, ?, ?, ?${extra ? ', ?' : ''})
       ON CONFLICT (exec_id, pc_id) DO UPDATE SET
         ${earliest(col)}, expired = 0,
         request_id = CASE WHEN runs.result_id IS NOT NULL THEN runs.request_id
@@ -42,41 +41,28 @@ export function eventWriter(db: Db): EventWriter {
     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
 
   return {
-    runEvent(e, seq) {
-      const row = {
-        id: e.id,
-        seq,
-        at: iso(e.at),
-        pcId: e.pcId,
-        requestId: e.requestId,
-        execId: e.execId,
-        jobId: e.jobId,
-        kind: e.kind,
-        reason: e.reason ?? null,
-      };
+    runEvent(row) {
       insertRunEvent.run(row);
-      const run = { execId: e.execId, pcId: e.pcId, requestId: e.requestId, at: row.at };
-      switch (e.kind) {
+      const [, , at, pcId, requestId, execId, , kind, reason] = row;
+      switch (kind) {
         case 'accepted':
-          accepted.run(run);
+          accepted.run(execId, pcId, requestId, at);
           break;
         case 'started':
-          started.run(run);
+          started.run(execId, pcId, requestId, at);
           break;
         case 'skipped':
-          skipped.run({ ...run, reason: row.reason });
+          skipped.run(execId, pcId, requestId, at, reason);
           break;
-        default: {
-          const never: never = e.kind;
-          throw new Error(`unhandled run event kind ${String(never)}`);
-        }
+        default:
+          throw new Error(`unhandled run event kind ${kind}`);
       }
     },
-    obsEvent(e, seq) {
-      insertObs.run(e.id, seq, e.pcId, iso(e.at), e.kind, e.source, canonicalJson(e.payload));
+    obsEvent(row) {
+      insertObs.run(row);
     },
-    inventory(i, seq) {
-      insertInventory.run(i.id, seq, i.pcId, iso(i.at), i.source, i.jobId ?? null, canonicalJson(i.data));
+    inventory(row) {
+      insertInventory.run(row);
     },
   };
 }

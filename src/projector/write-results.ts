@@ -1,32 +1,18 @@
 // SQL of projecting an ExecResult: the result row (keyed by result id: a duplicate is a no-op),
 // the per-pc run row it finishes, and a placeholder execution when the run.start receipt has not
-// been projected yet (streams are independent).
-import type { ExecResult, OutputStream } from '../wire/index.js';
+// been projected yet (streams are independent). The column values come from decode.ts.
 import type { Db } from './db.js';
-import { canonicalJson, iso } from './values.js';
-
-/** The seven columns of one output stream, in table order. */
-function outputColumns(o: OutputStream): unknown[] {
-  return [
-    o.bytes,
-    o.sha256,
-    o.inline?.encoding ?? null,
-    o.inline?.data ?? null,
-    o.object?.bucket ?? null,
-    o.object?.name ?? null,
-    o.dropped ?? null,
-  ];
-}
+import { RESULT_COL as C, type ResultRow } from './decode.js';
 
 export type ResultWriter = {
-  write(r: ExecResult, streamSeq: number): void;
+  write(row: ResultRow): void;
   /** A placeholder execution for a result whose run.start receipt is not projected yet. */
   placeholder(execId: string, jobId: string, jobVersion: string): void;
 };
 
 export function resultWriter(db: Db): ResultWriter {
   // Positional parameters: this runs once per result, and binding 28 named parameters from
-  // a fresh object cost more than the insert itself (docs/benchmarks.md).
+  // a fresh object cost more than the insert itself (docs/projector.md).
   const insertResult = db.prepare(`
     INSERT INTO results (result_id, stream_seq, request_id, exec_id, pc_id, job_id, job_version, status,
       exit_code, reason, started_at, finished_at, duration_ms,
@@ -54,28 +40,12 @@ export function resultWriter(db: Db): ResultWriter {
     ON CONFLICT (exec_id) DO NOTHING`);
 
   return {
-    write(r, streamSeq) {
-      const reason = r.reason ?? null;
-      const finishedAt = iso(r.finishedAt);
-      insertResult.run(
-        r.resultId, streamSeq, r.requestId, r.execId, r.pcId, r.jobId, r.jobVersion, r.status,
-        r.exitCode, reason, iso(r.startedAt), finishedAt, r.durationMs,
-        ...outputColumns(r.stdout), ...outputColumns(r.stderr),
-        r.emitted === undefined ? null : canonicalJson(r.emitted), r.attempt ?? 1, iso(r.retryAt),
-      ); // prettier-ignore
+    write(r) {
+      insertResult.run(r);
       upsertRun.run(
-        r.execId,
-        r.pcId,
-        r.requestId,
-        r.resultId,
-        r.status,
-        r.exitCode,
-        reason,
-        finishedAt,
-        r.durationMs,
-        r.attempt ?? 1,
-        iso(r.retryAt),
-      );
+        r[C.execId], r[C.pcId], r[C.requestId], r[C.resultId], r[C.status], r[C.exitCode], r[C.reason],
+        r[C.finishedAt], r[C.durationMs], r[C.attempt], r[C.retryAt],
+      ); // prettier-ignore
     },
     placeholder(execId, jobId, jobVersion) {
       placeholder.run(execId, jobId, jobVersion);

@@ -1,5 +1,6 @@
 // The apply worker over a real SQLite file, without NATS: what it writes is what the projection
-// writes on the calling thread, byte for byte; packed batches carry every message intact.
+// writes on the calling thread, byte for byte, also when it commits queued batches together;
+// packed batches carry every message intact.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,8 @@ import {
   packBatch,
   silentProjectorLogger,
   unpackBatch,
+  decodeBatch,
+  type Op,
   type ProjectedStream,
   type RawMessage,
 } from '../../src/projector/index.js';
@@ -130,6 +133,76 @@ describe('the apply worker', () => {
       await worker.stop();
       inWorker.cleanup();
       direct.cleanup();
+    }
+  });
+
+  test('batches that queue up are committed together, each answered with its own outcome', async () => {
+    const grouped = tempDb();
+    const direct = tempDb();
+    const worker = new BatchWorker(grouped.path, silentProjectorLogger);
+    try {
+      await worker.start();
+      const all = batches();
+      // Sent without waiting: the worker takes what queued behind the first into one transaction.
+      const outcomes = await Promise.all([...all.map((b) => worker.apply(b)), worker.applyAgentEntry(agent)]);
+      assert.deepEqual(outcomes, [
+        { applied: 1, errors: 0 },
+        { applied: 1, errors: 0 },
+        { applied: 3, errors: 1 },
+        undefined,
+      ]);
+      await worker.stop();
+      const db = openProjectionDb(direct.path);
+      const projection = new Projection(db);
+      for (const b of all) projection.applyBatch(b);
+      projection.applyAgentEntry(agent);
+      const other = openProjectionDb(grouped.path);
+      for (const table of PROJECTION_TABLES) {
+        assert.deepEqual(dumpTable(other, table), dumpTable(db, table), table);
+      }
+      other.close();
+      db.close();
+    } finally {
+      await worker.stop();
+      grouped.cleanup();
+      direct.cleanup();
+    }
+  });
+
+  test('a group that fails is applied unit by unit: only the message that cannot be written is an error', () => {
+    const { path, cleanup } = tempDb();
+    const db = openProjectionDb(path);
+    try {
+      const projection = new Projection(db);
+      const [start, event, results] = batches() as [RawMessage[], RawMessage[], RawMessage[]];
+      const good = results.slice(0, 3);
+      // A decoded op whose write throws (too few values for the insert): not a storage error.
+      const broken: Op = { k: 'result', row: ['only-an-id'] };
+      const outcomes = projection.applyGroup([
+        { batch: start, ops: decodeBatch(start) },
+        { batch: event, ops: decodeBatch(event) },
+        { batch: good, ops: [...decodeBatch(good.slice(0, 2)), broken] },
+        { agent },
+      ]);
+      assert.deepEqual(outcomes, [
+        { applied: 1, errors: 0 },
+        { applied: 1, errors: 0 },
+        { applied: 2, errors: 1 },
+        { applied: 1, errors: 0 },
+      ]);
+      const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+      assert.equal(count('SELECT COUNT(*) AS n FROM results'), 2);
+      assert.equal(count("SELECT COUNT(*) AS n FROM runs WHERE exec_id = 'E1'"), 4);
+      assert.equal(count('SELECT COUNT(*) AS n FROM agents'), 1);
+      const errors = dumpTable(db, 'projection_errors') as { seq: number; error: string }[];
+      assert.deepEqual(
+        errors.map((e) => e.seq),
+        [good[2]!.seq],
+      );
+      assert.match(errors[0]!.error, /parameter/i);
+    } finally {
+      db.close();
+      cleanup();
     }
   });
 
