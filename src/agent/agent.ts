@@ -21,7 +21,7 @@ import {
   BATON_OUT_SEQ,
   BATON_OUT_STREAM,
   ctlSubject,
-  encodeExecResult,
+  encodeExecResultJson,
   encodeInventory,
   encodeObsEvent,
   encodeRunEvent,
@@ -64,7 +64,7 @@ import { packageVersion } from '../shared/paths.js';
 import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
-import { FINISHED_RETENTION_MS, Journal, type JournalEntryInput } from './journal.js';
+import { FINISHED_RETENTION_MS, Journal } from './journal.js';
 import { ObjectCache, RunRefusal, type PreparedRun } from './object-cache.js';
 import type { CapturedStream } from './output-capture.js';
 import { signalTree } from './process-tree.js';
@@ -198,6 +198,8 @@ export class Agent {
   #ctlSubs: Subscription[] = [];
   #startedAt = new Date().toISOString();
   #flushWake: (() => void) | null = null;
+  /** Set when a result was added to the outbox: the flush loop goes round again before it waits. */
+  #flushAsked = false;
   #heartbeatWake = new AbortController();
   #pullTask: Promise<void> | null = null;
   #consumer: Consumer | null = null;
@@ -709,9 +711,8 @@ export class Agent {
       await this.#finish(request, this.#refusedResult(request, attempt, refusal), []);
       return;
     }
-    const accepted = (await this.#journal.get(request.requestId))?.acceptedAt ?? startedAt;
-    const entry: JournalEntryInput = { request, state: 'started', acceptedAt: accepted, startedAt, attempt };
-    await this.#journal.put(entry);
+    // The entry exists (accepted, by the delivery, the recovery or the retry that led here).
+    await this.#journal.update(request.requestId, { state: 'started', attempt, startedAt });
     void this.#event('started', request);
     let outcome: ExecuteOutcome;
     try {
@@ -725,7 +726,7 @@ export class Agent {
         maxOutputBytes: this.#config.maxOutputBytes,
         killGraceMs: this.#config.killGraceMs,
         signal: abort.signal,
-        onSpawn: (pid) => void this.#journal.put({ ...entry, pid }).catch(() => undefined),
+        onSpawn: (pid) => void this.#journal.update(request.requestId, { pid }).catch(() => undefined),
         onChunk: this.#config.liveOutput ? this.#liveOutput(request) : undefined,
       });
     } finally {
@@ -852,10 +853,12 @@ export class Agent {
     uploads: { name: string; file: string }[],
     messages: OutboxMessage[] = [],
   ): Promise<void> {
-    const data = encodeExecResult(result); // validates: a malformed result fails here, loudly
     await this.#outbox.add({
       resultId: result.resultId,
-      result: JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>,
+      requestId: result.requestId,
+      // Encoded once: validates (a malformed result fails here, loudly), and is both what the
+      // outbox file holds and what is published.
+      result: encodeExecResultJson(result),
       uploads,
       messages,
       attempts: 0,
@@ -863,7 +866,9 @@ export class Agent {
     try {
       await this.#afterResult(r, result.attempt ?? 1, result.retryAt);
     } finally {
-      this.#flushWake?.(); // the result is in the outbox: deliver it even if the journal step failed
+      // The result is in the outbox: deliver it even if the journal step failed.
+      this.#flushAsked = true;
+      this.#flushWake?.();
     }
   }
 
@@ -872,11 +877,9 @@ export class Agent {
     const prev = await this.#journal.get(r.requestId);
     const acceptedAt = prev?.acceptedAt ?? new Date().toISOString();
     if (retryAt === undefined) {
-      await this.#journal.put({
-        ...(prev ?? { request: r, acceptedAt }),
-        state: 'finished',
-        finishedAt: new Date().toISOString(),
-      });
+      const finishedAt = new Date().toISOString();
+      if (prev) await this.#journal.update(r.requestId, { state: 'finished', finishedAt });
+      else await this.#journal.put({ request: r, acceptedAt, state: 'finished', finishedAt });
       return;
     }
     const next = attempt + 1;
@@ -898,11 +901,11 @@ export class Agent {
         continue;
       }
       if (e.state === 'started') {
-        const done = await this.#outbox.get(resultIdFor(r.requestId, this.pcId, e.attempt));
+        const done = this.#outbox.get(resultIdFor(r.requestId, this.pcId, e.attempt));
         if (done) {
           // The attempt ended and its result is in the outbox; the crash came before the journal
           // step after it. Take that step now (the result says whether a retry follows).
-          const retryAt = done.result['retryAt'];
+          const retryAt = (JSON.parse(done.result) as { retryAt?: unknown }).retryAt;
           await this.#afterResult(r, e.attempt, typeof retryAt === 'string' ? retryAt : undefined);
           continue;
         }
@@ -955,9 +958,8 @@ export class Agent {
           .map((m) => this.#js.publish(m.subject, m.data, { msgID: m.msgId })),
       );
     }
-    const result = entry.result as { requestId: string; resultId: string };
-    await this.#js.publish(resultSubject(this.pcId, result.requestId), JSON.stringify(entry.result), {
-      msgID: result.resultId,
+    await this.#js.publish(resultSubject(this.pcId, entry.requestId), entry.result, {
+      msgID: entry.resultId,
       expect: { streamName: STREAMS.results },
     });
   }
@@ -965,6 +967,7 @@ export class Agent {
   async #flushLoop(): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
+      this.#flushAsked = false;
       const { retryInMs, remaining, delivered, transientError } = await this.#outbox.flushOnce({
         deliver: (e) => this.#deliver(e),
         isTransient: (err) => isTransientPublishError(err) || storageRefusal(err) !== null,
@@ -979,6 +982,8 @@ export class Agent {
       });
       if (signal.aborted) return; // an abort that fired during flushOnce must not be waited for
       await this.#reportBlocked(storageRefusal(transientError), remaining, delivered);
+      // A result added while this round ran (after it took its list) goes now, not after the wait.
+      if (this.#flushAsked && retryInMs === 0) continue;
       await new Promise<void>((resolveWait) => {
         const t = setTimeout(done, retryInMs || 60_000);
         function done() {

@@ -1,5 +1,8 @@
 // Crash-safe small files: write to a temp name, fsync, rename over the target, fsync the folder.
-// A reader sees the old content or the new one, never a torn write.
+// A reader sees the old content or the new one, never a torn write. Appends to an existing file
+// are synced without the folder (no directory entry changes); a reader must expect that a crash
+// can leave the last append torn.
+import { constants } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -17,6 +20,20 @@ export async function writeFileDurable(path: string, data: string | Uint8Array):
   }
   await rename(tmp, path);
   await syncDir(dirname(path));
+}
+
+/**
+ * Appends to a file that exists (ENOENT otherwise: an append never creates a file, which would
+ * need the folder synced) and waits for the data and the new size to be on disk (fdatasync).
+ */
+export async function appendFileDurable(path: string, data: string): Promise<void> {
+  const fh = await open(path, constants.O_WRONLY | constants.O_APPEND);
+  try {
+    await fh.write(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function syncDir(dir: string): Promise<void> {

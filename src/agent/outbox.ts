@@ -2,12 +2,18 @@
 // removed only after JetStream acknowledged it. Entries are retried with capped backoff forever
 // while the failure is transient (broker down, timeout); an entry that keeps failing for another
 // reason is moved to quarantine/ and reported, so one bad result cannot block the rest.
+//
+// The agent owns its folder: the entries found at start and those added since are kept in memory
+// (in the order they were added), so a flush reads nothing back from disk. Each entry keeps the
+// result's JSON text as it was encoded once, which is both what the file holds and what is
+// published.
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileDurable } from './durable-file.js';
 
-export const OutboxEntry = z.object({
+/** An entry's file, `<result-id>.json`. */
+const OutboxFile = z.object({
   /** The ExecResult JSON as it will be published. */
   result: z.record(z.string(), z.unknown()),
   resultId: z.string(),
@@ -21,7 +27,20 @@ export const OutboxEntry = z.object({
   attempts: z.int().default(0),
   lastError: z.string().optional(),
 });
-export type OutboxEntry = z.infer<typeof OutboxEntry>;
+
+/** A pending entry: its file's fields, with the result as the JSON text that is published. */
+export type OutboxEntry = Omit<z.infer<typeof OutboxFile>, 'result'> & {
+  /** The ExecResult's JSON text, as encoded (and validated) once by the writer. */
+  result: string;
+  /** The result's request id (its subject). */
+  requestId: string;
+};
+
+/** The entry's file: its fields, with the result's text embedded as it is (not encoded again). */
+function fileText(entry: OutboxEntry): string {
+  const { result, requestId: _inResult, ...rest } = entry;
+  return `${JSON.stringify(rest).slice(0, -1)},"result":${result}}`;
+}
 
 export type OutboxDeps = {
   /** Uploads spills and publishes the result; resolves after the PubAck. */
@@ -40,13 +59,27 @@ const MAX_BACKOFF_MS = 30_000;
 export class Outbox {
   readonly quarantineDir: string;
   #backoffMs = MIN_BACKOFF_MS;
+  /** Every entry on disk, by result id, in the order they were added. */
+  readonly #pending = new Map<string, OutboxEntry>();
 
   constructor(readonly dir: string) {
     this.quarantineDir = join(dir, 'quarantine');
   }
 
+  /** Creates the folders and reads the entries left by an earlier run; unreadable ones go to quarantine. */
   async init(): Promise<void> {
     await mkdir(this.quarantineDir, { recursive: true });
+    for (const f of (await readdir(this.dir)).sort()) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const { result, ...rest } = OutboxFile.parse(JSON.parse(await readFile(join(this.dir, f), 'utf8')));
+        const requestId = result['requestId'];
+        if (typeof requestId !== 'string') throw new Error('result.requestId is missing');
+        this.#pending.set(rest.resultId, { ...rest, requestId, result: JSON.stringify(result) });
+      } catch {
+        await rename(join(this.dir, f), join(this.quarantineDir, f)); // unreadable: keep for a person
+      }
+    }
   }
 
   #path(resultId: string): string {
@@ -59,38 +92,24 @@ export class Outbox {
   }
 
   async add(entry: OutboxEntry): Promise<void> {
-    await writeFileDurable(this.#path(entry.resultId), JSON.stringify(entry));
-  }
-
-  async has(resultId: string): Promise<boolean> {
-    return (await this.get(resultId)) !== null;
+    await writeFileDurable(this.#path(entry.resultId), fileText(entry));
+    this.#pending.set(entry.resultId, entry);
   }
 
   /** The pending entry of a result, or null (delivered, never written, or unreadable). */
-  async get(resultId: string): Promise<OutboxEntry | null> {
-    try {
-      return OutboxEntry.parse(JSON.parse(await readFile(this.#path(resultId), 'utf8')));
-    } catch {
-      return null;
-    }
+  get(resultId: string): OutboxEntry | null {
+    return this.#pending.get(resultId) ?? null;
   }
 
-  async pending(): Promise<OutboxEntry[]> {
-    const out: OutboxEntry[] = [];
-    for (const f of (await readdir(this.dir)).sort()) {
-      if (!f.endsWith('.json')) continue;
-      try {
-        out.push(OutboxEntry.parse(JSON.parse(await readFile(join(this.dir, f), 'utf8'))));
-      } catch {
-        await rename(join(this.dir, f), join(this.quarantineDir, f)); // unreadable: keep for a person
-      }
-    }
-    return out;
+  /** The pending entries, oldest first. */
+  pending(): OutboxEntry[] {
+    return [...this.#pending.values()];
   }
 
   async #remove(entry: OutboxEntry): Promise<void> {
     for (const u of entry.uploads) await rm(u.file, { force: true });
     await rm(this.#path(entry.resultId), { force: true });
+    this.#pending.delete(entry.resultId);
   }
 
   /**
@@ -103,7 +122,7 @@ export class Outbox {
   ): Promise<{ delivered: number; remaining: number; retryInMs: number; transientError?: unknown }> {
     let delivered = 0;
     let remaining = 0;
-    for (const entry of await this.pending()) {
+    for (const entry of this.pending()) {
       try {
         await deps.deliver(entry);
         await this.#remove(entry);
@@ -118,13 +137,14 @@ export class Outbox {
         }
         const next = { ...entry, attempts: entry.attempts + 1, lastError: (err as Error).message };
         if (next.attempts >= MAX_PERMANENT_FAILURES) {
-          await writeFileDurable(join(this.quarantineDir, `${entry.resultId}.json`), JSON.stringify(next));
+          await writeFileDurable(join(this.quarantineDir, `${entry.resultId}.json`), fileText(next));
           for (const u of entry.uploads)
             await rename(
               u.file,
               join(this.quarantineDir, `${entry.resultId}.${u.name.split('/').pop()}`),
             ).catch(() => {});
           await rm(this.#path(entry.resultId), { force: true });
+          this.#pending.delete(entry.resultId);
           await deps.onQuarantine(next, err);
           remaining--;
         } else {

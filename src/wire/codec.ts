@@ -48,6 +48,11 @@ export function decodeMessage<S extends z.ZodType>(
  * at any depth, and defaults are filled in, so the bytes are what a reader will see.
  */
 export function encodeMessage<S extends z.ZodType>(schema: S, name: string, msg: z.input<S>): Uint8Array {
+  return encoder.encode(encodeMessageJson(schema, name, msg));
+}
+
+/** {@link encodeMessage}, as the JSON text: for a writer that embeds it in a larger document. */
+export function encodeMessageJson<S extends z.ZodType>(schema: S, name: string, msg: z.input<S>): string {
   const result = schema.safeParse(msg);
   if (!result.success) throw issuesError(name, msg, result.error);
   const unknown = findUnknownField(msg, result.data, []);
@@ -58,7 +63,7 @@ export function encodeMessage<S extends z.ZodType>(schema: S, name: string, msg:
       value: valueAt(msg, unknown),
     });
   }
-  return encoder.encode(JSON.stringify(result.data));
+  return JSON.stringify(result.data);
 }
 
 function toJsonValue(name: string, input: unknown): unknown {

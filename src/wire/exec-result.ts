@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessage, encodeMessage, encodeMessageJson } from './codec.js';
 import {
   KIND_TOKEN_PATTERN,
   KindToken,
@@ -121,6 +121,11 @@ export function parseExecResult(json: unknown): ExecResult {
 /** Writes an ExecResult as UTF-8 JSON; unknown fields are rejected. Throws WireError. */
 export function encodeExecResult(msg: ExecResultInput): Uint8Array {
   return encodeMessage(ExecResult, 'ExecResult', msg);
+}
+
+/** {@link encodeExecResult} as JSON text (the agent's outbox keeps the text it publishes). */
+export function encodeExecResultJson(msg: ExecResultInput): string {
+  return encodeMessageJson(ExecResult, 'ExecResult', msg);
 }
 
 const STATUSES: ReadonlySet<unknown> = new Set(ResultStatus.options);

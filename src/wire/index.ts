@@ -42,6 +42,7 @@ export {
   RESULT_REASONS,
   ResultStatus,
   encodeExecResult,
+  encodeExecResultJson,
   parseExecResult,
   resultIdFor,
 } from './exec-result.js';
