@@ -20,6 +20,7 @@ import {
   BATON_OUT_EOF,
   BATON_OUT_SEQ,
   BATON_OUT_STREAM,
+  MSG_ID,
   ctlSubject,
   encodeExecResultJson,
   encodeInventory,
@@ -62,6 +63,7 @@ import { connectNatsPatiently } from '../shared/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { packageVersion } from '../shared/paths.js';
 import { BUILTIN_INVENTORY_INTERVAL_MS, collectBuiltinInventory } from './builtin-inventory.js';
+import { CatalogCache } from './catalog-cache.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal } from './journal.js';
@@ -133,6 +135,12 @@ export type AgentOptions = {
   builtinInventory?: boolean;
   /** Time between built-in inventory snapshots. Default 24 h. */
   builtinInventoryIntervalMs?: number;
+  /**
+   * The cache of the skip checks' catalog values to use, opened on `nc` (the agent does not own
+   * it: stop() leaves it open). Lets simulated agents on one connection share one. Default: the
+   * agent opens its own.
+   */
+  catalog?: CatalogCache;
 };
 
 /** Failures that say the broker is unreachable or slow: the outbox retries them forever. */
@@ -187,8 +195,7 @@ export class Agent {
   readonly #connectWait = new AbortController();
   #nc: NatsConnection | null = null;
   #js!: JetStreamClient;
-  #status!: KV;
-  #pins!: KV;
+  #catalog: CatalogCache | null = null;
   #states!: KV;
   #configStore!: AgentConfigStore;
   #directory!: AgentDirectory;
@@ -261,6 +268,8 @@ export class Agent {
           name: `baton-agent:${this.pcId}`,
           longRunning: true,
           inboxPrefix: agentInboxPrefix(this.pcId),
+          // Its errors carry their own context (subject, request id) in the log.
+          asyncTraces: false,
           ...(this.#opts.credsFile ? { credsFile: this.#opts.credsFile } : {}),
           ...(this.#opts.caFile ? { caFile: this.#opts.caFile } : {}),
         },
@@ -274,8 +283,7 @@ export class Agent {
     this.#js = jetstream(nc);
     // Every read is a key-scoped direct get: all an enrolled agent's permissions allow.
     const kvm = new Kvm(nc);
-    this.#status = await kvm.open(BUCKETS.scriptStatus, { allow_direct: true });
-    this.#pins = await kvm.open(BUCKETS.scriptCurrent, { allow_direct: true });
+    this.#catalog = this.#opts.catalog ?? (await CatalogCache.open(nc, this.#log));
     this.#states = await kvm.open(BUCKETS.agentsState, { allow_direct: true });
     this.#configStore = await AgentConfigStore.open(nc, { direct: true });
     this.#directory = await AgentDirectory.open(nc, { direct: true });
@@ -619,11 +627,11 @@ export class Agent {
   async #skipReason(r: ExecRequest): Promise<string | null> {
     if (Date.parse(r.deadlineAt) < Date.now()) return 'deadline_passed';
     if (r.jobId === EXEC_JOB_ID && r.trigger.kind === 'adhoc') return null;
-    const status = await this.#status.get(r.jobId);
-    if (status?.operation === 'PUT' && status.string() === 'REVOKED') return 'revoked';
-    if (!status || status.operation !== 'PUT') return 'revoked'; // deleted or unknown job
-    const pin = await this.#pins.get(r.jobId);
-    if (pin?.operation === 'PUT' && pin.string() !== r.jobVersion) return 'version_superseded';
+    const catalog = this.#catalog!; // set by start(), before any request is taken
+    const status = await catalog.status(r.jobId);
+    if (status === null || status === 'REVOKED') return 'revoked'; // revoked, deleted or unknown
+    const pin = await catalog.pin(r.jobId);
+    if (pin !== null && pin !== r.jobVersion) return 'version_superseded';
     return null;
   }
 
@@ -661,18 +669,18 @@ export class Agent {
   async #process(request: ExecRequest, attempt: number): Promise<void> {
     const skip = await this.#skipReason(request);
     if (skip) {
-      void this.#event('skipped', request, skip);
+      this.#event('skipped', request, skip);
       await this.#finish(request, this.#skippedResult(request, attempt, skip), []);
       return;
     }
     const sameJob = [...this.#running.values()].filter((r) => r.request.jobId === request.jobId);
     if (sameJob.length > 0 && request.overlap === 'skip') {
-      void this.#event('skipped', request, 'already_running');
+      this.#event('skipped', request, 'already_running');
       await this.#finish(request, this.#skippedResult(request, attempt, 'already_running'), []);
       return;
     }
     if (request.overlap === 'cancel_previous') for (const r of sameJob) r.abort.abort();
-    void this.#event('accepted', request);
+    this.#event('accepted', request);
     if (request.jitterMs > 0 && attempt === 1) {
       const wait = Math.floor(Math.random() * request.jitterMs);
       try {
@@ -713,7 +721,7 @@ export class Agent {
     }
     // The entry exists (accepted, by the delivery, the recovery or the retry that led here).
     await this.#journal.update(request.requestId, { state: 'started', attempt, startedAt });
-    void this.#event('started', request);
+    this.#event('started', request);
     let outcome: ExecuteOutcome;
     try {
       outcome = await (this.#opts.execute ?? executeScript)({
@@ -776,9 +784,10 @@ export class Agent {
   }
 
   #scriptEnv(r: ExecRequest, attempt: number): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    Object.assign(env, r.env, {
+    // Only what the run adds: the executor puts it on top of the agent's environment where the
+    // child needs it (process.env is slow to enumerate; the simulator's executor never does).
+    const env: Record<string, string> = { ...r.env };
+    Object.assign(env, {
       BATON_PC_ID: this.pcId,
       BATON_JOB_ID: r.jobId,
       BATON_JOB_VERSION: r.jobVersion,
@@ -1088,21 +1097,30 @@ export class Agent {
     }
   }
 
-  async #event(kind: RunEventKind, r: ExecRequest, reason?: string): Promise<void> {
+  /**
+   * Publishes a run event without waiting for JetStream's acknowledgement: nothing waits for an
+   * event (the result, which settles the run, is published and acknowledged through the outbox),
+   * and waiting costs a request per event (a reply entry, a timer, error objects). On one connection
+   * an event still reaches the stream before the result that follows it; `Nats-Msg-Id`
+   * deduplicates it like any publish.
+   */
+  #event(kind: RunEventKind, r: ExecRequest, reason?: string): void {
     const id = runEventIdFor(r.requestId, this.pcId, kind);
-    const data = encodeRunEvent({
-      v: 1,
-      id,
-      at: new Date().toISOString(),
-      pcId: this.pcId,
-      requestId: r.requestId,
-      execId: r.execId,
-      jobId: r.jobId,
-      kind,
-      ...(reason ? { reason } : {}),
-    });
     try {
-      await this.#js.publish(eventSubject(this.pcId, kind), data, { msgID: id });
+      const data = encodeRunEvent({
+        v: 1,
+        id,
+        at: new Date().toISOString(),
+        pcId: this.pcId,
+        requestId: r.requestId,
+        execId: r.execId,
+        jobId: r.jobId,
+        kind,
+        ...(reason ? { reason } : {}),
+      });
+      const h = headers();
+      h.set(MSG_ID, id);
+      this.#nc!.publish(eventSubject(this.pcId, kind), data, { headers: h });
     } catch (err) {
       this.#log.warn(
         { err, kind, requestId: r.requestId },
@@ -1158,8 +1176,9 @@ export class Agent {
         .catch(() => undefined);
       await this.#obs('agent_offline', { reason: 'stopped' }, `${this.pcId}-offline-${this.#startedAt}`);
       for (const s of this.#ctlSubs) s.unsubscribe();
-      if (!this.#opts.nc) await this.#nc.drain().catch(() => undefined);
     }
+    if (!this.#opts.catalog) await this.#catalog?.stop();
+    if (this.#nc && !this.#nc.isClosed() && !this.#opts.nc) await this.#nc.drain().catch(() => undefined);
     this.#log.info({}, 'agent stopped');
   }
 }

@@ -2,23 +2,44 @@
 // A reader sees the old content or the new one, never a torn write. Appends to an existing file
 // are synced without the folder (no directory entry changes); a reader must expect that a crash
 // can leave the last append torn.
-import { constants } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+//
+// These run several times per script run, so they use plain file descriptors: a FileHandle of
+// node:fs/promises costs about twice the CPU to open and close (measured, Node 20).
+import { close, constants, fdatasync, fsync, open, rename, write } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+
+const openFd = promisify(open);
+const fsyncFd = promisify(fsync);
+const fdatasyncFd = promisify(fdatasync);
+const closeFd = promisify(close);
+const renameFile = promisify(rename);
 
 let tmpCounter = 0;
+
+/** Writes all of `data` (a write may be short for large buffers). */
+async function writeAll(fd: number, data: string | Uint8Array): Promise<void> {
+  let bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  while (bytes.length > 0) {
+    const written = await new Promise<number>((resolve, reject) =>
+      write(fd, bytes, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    bytes = bytes.subarray(written);
+  }
+}
 
 export async function writeFileDurable(path: string, data: string | Uint8Array): Promise<void> {
   // Unique per call: two writes of the same file in flight must not share (and steal) a temp file.
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fd = await openFd(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    await writeAll(fd, data);
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    await closeFd(fd);
   }
-  await rename(tmp, path);
+  await renameFile(tmp, path);
   await syncDir(dirname(path));
 }
 
@@ -27,24 +48,24 @@ export async function writeFileDurable(path: string, data: string | Uint8Array):
  * need the folder synced) and waits for the data and the new size to be on disk (fdatasync).
  */
 export async function appendFileDurable(path: string, data: string): Promise<void> {
-  const fh = await open(path, constants.O_WRONLY | constants.O_APPEND);
+  const fd = await openFd(path, constants.O_WRONLY | constants.O_APPEND);
   try {
-    await fh.write(data);
-    await fh.datasync();
+    await writeAll(fd, data);
+    await fdatasyncFd(fd);
   } finally {
-    await fh.close();
+    await closeFd(fd);
   }
 }
 
 export async function syncDir(dir: string): Promise<void> {
-  let fh;
+  let fd: number | undefined;
   try {
-    fh = await open(dir, 'r');
-    await fh.sync();
+    fd = await openFd(dir, 'r');
+    await fsyncFd(fd);
   } catch {
     // Some platforms (Windows) cannot fsync a folder; the rename is still atomic there.
   } finally {
-    await fh?.close();
+    if (fd !== undefined) await closeFd(fd);
   }
 }
 

@@ -17,6 +17,7 @@ export type ExecuteSpec = {
   /** Folder for the script file and spill files of this run (created). */
   workDir: string;
   cwd?: string;
+  /** The script's variables, on top of the agent's own environment (copied at spawn). */
   env: Record<string, string>;
   timeoutMs: number;
   maxOutputBytes: number;
@@ -71,7 +72,7 @@ export async function executeScript(spec: ExecuteSpec): Promise<ExecuteOutcome> 
   try {
     child = spawn(command, args, {
       cwd: spec.cwd ?? spec.workDir,
-      env: spec.env,
+      env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: !isWindows,
       windowsHide: true,

@@ -80,6 +80,9 @@ export function agentPermissions(pcId: string): Permissions {
         'ctl.group.*.>',
         `$KV.${BUCKETS.agentGroups}.${pcId}`,
         ...configKeys.map((k) => `$KV.${BUCKETS.agentConfig}.${k}`),
+        // Changes of what it may read anyway (direct gets), to cache the skip checks' values.
+        `$KV.${BUCKETS.scriptStatus}.>`,
+        `$KV.${BUCKETS.scriptCurrent}.>`,
       ],
     },
     resp: { max: 1, ttl: 60_000_000_000 },

@@ -30,6 +30,12 @@ export type ConnectOptions = {
   inboxPrefix?: string;
   /** Time to wait for the first connection. Default 5s. */
   timeoutMs?: number;
+  /**
+   * Capture the caller's stack for every request, so a failed request's error points at the code
+   * that made it. Costs two error objects (stack traces) per request: the agent, which makes
+   * several requests per run, turns it off. Default true.
+   */
+  asyncTraces?: boolean;
 };
 
 export class NatsConnectError extends Error {
@@ -86,6 +92,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     reconnectTimeWait: opts.longRunning ? 1_000 : 250,
     reconnectJitter: 500,
     waitOnFirstConnect: false,
+    noAsyncTraces: opts.asyncTraces === false,
   };
   if (opts.credsFile) {
     let creds: Uint8Array;

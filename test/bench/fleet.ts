@@ -13,7 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Agent, type ExecuteOutcome, type ExecuteSpec } from '../../src/agent/index.js';
+import { Agent, CatalogCache, type ExecuteOutcome, type ExecuteSpec } from '../../src/agent/index.js';
 import { OutputCapture } from '../../src/agent/output-capture.js';
 import { connectNats } from '../../src/shared/connect.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -91,6 +91,7 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
   await settleHeap();
   const before = process.memoryUsage();
   const conns: NatsConnection[] = [];
+  const catalogs: CatalogCache[] = [];
   const execute = simulatedExecutor(opts.sim);
   const agents: Agent[] = [];
   const t0 = performance.now();
@@ -100,14 +101,19 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
     for (let j = i; j < Math.min(opts.n, i + opts.startConcurrency); j++) {
       const pcId = `sim-${String(j).padStart(5, '0')}`;
       let nc: NatsConnection | undefined;
+      let catalog: CatalogCache | undefined;
       if (opts.agentsPerConnection > 1) {
+        // Agents on one connection share it and the cache of the skip checks' values on it.
         const k = Math.floor(j / opts.agentsPerConnection);
         conns[k] ??= await connectNats({
           servers: b.server.url,
           name: `bench-fleet-${k}`,
           longRunning: true,
+          asyncTraces: false, // as a real agent's connection
         });
         nc = conns[k];
+        catalogs[k] ??= await CatalogCache.open(nc, silentLogger);
+        catalog = catalogs[k];
       }
       batch.push(
         new Agent({
@@ -119,6 +125,7 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
           execute,
           builtinInventory: false, // 10,000 snapshots at start would skew the benchmarks
           ...(nc ? { nc } : {}),
+          ...(catalog ? { catalog } : {}),
         }),
       );
     }
@@ -143,6 +150,7 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
     async stop() {
       for (let i = 0; i < agents.length; i += 500)
         await Promise.all(agents.slice(i, i + 500).map((a) => a.stop()));
+      await Promise.all(catalogs.map((c) => c.stop()));
       await Promise.all(conns.map((c) => c.drain().catch(() => undefined)));
     },
   };

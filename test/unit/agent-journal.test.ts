@@ -2,9 +2,11 @@
 // then the finished state of a script that ended at once) all succeed and land in the order they
 // were asked. Before, both used one temp file name: the second rename failed with ENOENT, the
 // request's task died and its result waited in the outbox for the next idle flush (CI, bench).
+// A run's later steps are appended lines: a restart reads the entry they made, and a step torn by
+// a crash counts as never written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../../src/agent/journal.js';
@@ -43,4 +45,57 @@ test('writeFileDurable: concurrent writes of one file never share a temp file', 
   const path = join(dir, 'x.json');
   await Promise.all(Array.from({ length: 10 }, (_, i) => writeFileDurable(path, String(i))));
   assert.deepEqual(await readdir(dir), ['x.json']);
+});
+
+test('later steps are appended; a fresh journal over the folder (a restart) reads the entry they made', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const journal = new Journal(dir);
+  await journal.init();
+  const request = parseExecRequest(REQUEST);
+  const at = '2026-11-24T22:00:00.000Z';
+  await journal.put({ request, state: 'accepted', acceptedAt: at });
+  await journal.update(request.requestId, { state: 'started', attempt: 1, startedAt: at });
+  await journal.update(request.requestId, { pid: 4242 });
+  const file = join(dir, `${request.requestId}.json`);
+  assert.equal((await readFile(file, 'utf8')).split('\n').length, 3, 'one line per step');
+
+  const restarted = new Journal(dir);
+  await restarted.init();
+  const { entries } = await restarted.all();
+  assert.deepEqual(
+    entries.map((e) => [e.state, e.pid, e.startedAt]),
+    [['started', 4242, at]],
+  );
+  await restarted.update(request.requestId, { state: 'finished', finishedAt: at });
+  const again = new Journal(dir);
+  await again.init();
+  assert.equal((await again.get(request.requestId))?.state, 'finished');
+  assert.equal(await again.get('01HWZ3N6Y8P0K6R5T4V3X2W1QZ'), null, 'a request it never saw');
+});
+
+test('a step torn by a crash never happened: the entry is what the complete steps made it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const journal = new Journal(dir);
+  await journal.init();
+  const request = parseExecRequest(REQUEST);
+  const at = '2026-11-24T22:00:00.000Z';
+  await journal.put({ request, state: 'accepted', acceptedAt: at });
+  // The agent died while appending `started`: its sync never returned, so the script never ran.
+  const file = join(dir, `${request.requestId}.json`);
+  await appendFile(file, '\n{"state":"star');
+  const restarted = new Journal(dir);
+  await restarted.init();
+  assert.equal((await restarted.all()).entries[0]?.state, 'accepted', 'runs after the restart');
+  // Later steps land after the torn one and count.
+  await restarted.update(request.requestId, { state: 'started', attempt: 1, startedAt: at });
+  const again = new Journal(dir);
+  await again.init();
+  assert.equal((await again.get(request.requestId))?.state, 'started');
+  // An entry written by an agent before steps were appended (one JSON object) reads the same.
+  await writeFile(file, JSON.stringify({ request, state: 'finished', acceptedAt: at, finishedAt: at }));
+  const old = new Journal(dir);
+  await old.init();
+  assert.equal((await old.get(request.requestId))?.state, 'finished');
 });
