@@ -6,9 +6,7 @@
 // after this answer, i.e. after the commit.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openProjectionDb } from './db.js';
-import type { Op } from './decode.js';
-import type { PackedBatch } from './packed-batch.js';
-import { unpackBatch } from './packed-batch.js';
+import { messagesOf, type DecodedBatch } from './packed-batch.js';
 import {
   Projection,
   isStorageError,
@@ -19,9 +17,7 @@ import {
 
 export type ApplyWorkerData = { dbPath: string };
 export type ApplyRequest =
-  | { id: number; batch: PackedBatch; ops: Op[] }
-  | { id: number; agent: AgentEntry }
-  | { id: number; close: true };
+  { id: number; batch: DecodedBatch } | { id: number; agent: AgentEntry } | { id: number; close: true };
 export type ApplyReply =
   | { ready: true }
   | { id: number; applied: number; errors: number }
@@ -59,7 +55,7 @@ port.on('message', (first: ApplyRequest) => {
 
 function applyGroup(group: Exclude<ApplyRequest, { close: true }>[]): void {
   const units: ApplyUnit[] = group.map((req) =>
-    'agent' in req ? { agent: req.agent } : { batch: unpackBatch(req.batch), ops: req.ops },
+    'agent' in req ? { agent: req.agent } : { batch: messagesOf(req.batch), ops: req.batch.ops },
   );
   let outcomes: BatchOutcome[];
   try {

@@ -1,7 +1,7 @@
 // The main thread's side of the apply worker (apply-worker.ts): starts it, sends it batches and
 // agents_state entries, resolves each with the worker's answer, and stops it. A batch is decoded
-// here (decode.ts) and sent as what it writes, the column values, with its payloads packed in one
-// transferred buffer for error rows; the worker only writes. All projection writes but the
+// here (decode.ts, packed-batch.ts) and sent as what it writes, the column values; the worker only
+// writes. All projection writes but the
 // periodic sweeps go through it, so the main thread never waits for the database's write lock
 // while the worker holds it. A worker that dies fails the batches it had in hand (the stream
 // consumer naks them for redelivery) and the next apply starts a new one.
@@ -9,8 +9,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ApplyReply, ApplyRequest, ApplyWorkerData } from './apply-worker.js';
 import type { ProjectorLogger } from './options.js';
-import { decodeBatch } from './decode.js';
-import { packBatch } from './packed-batch.js';
+import { decodeRawBatch, type DecodedBatch } from './packed-batch.js';
 import type { AgentEntry, BatchOutcome, RawMessage } from './projection.js';
 
 /** How long stop() waits for the worker to close its database and exit before terminating it. */
@@ -82,13 +81,16 @@ export class BatchWorker {
     });
   }
 
-  /** Applies and commits a batch in the worker; rejects with BatchApplyError when not committed. */
-  async apply(batch: readonly RawMessage[]): Promise<BatchOutcome> {
+  /** Decodes a batch (not empty) and applies it; see applyDecoded. */
+  apply(batch: readonly RawMessage[]): Promise<BatchOutcome> {
+    return this.applyDecoded(decodeRawBatch(batch));
+  }
+
+  /** Applies and commits a decoded batch in the worker; rejects with BatchApplyError when not committed. */
+  async applyDecoded(batch: DecodedBatch): Promise<BatchOutcome> {
     if (this.#stopped) throw new BatchApplyError('the apply worker is stopped');
     const w = this.#worker ?? (await this.#spawn());
-    const ops = decodeBatch(batch);
-    const packed = packBatch(batch);
-    const r = await this.#request(w, { id: this.#nextId++, batch: packed, ops }, [packed.bytes]);
+    const r = await this.#request(w, { id: this.#nextId++, batch });
     if ('applied' in r) return { applied: r.applied, errors: r.errors };
     if ('error' in r) throw new BatchApplyError(r.code ? `${r.code}: ${r.error}` : r.error);
     throw new BatchApplyError('unexpected answer from the apply worker');

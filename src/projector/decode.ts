@@ -22,6 +22,7 @@ import {
 import { STREAMS } from '../kv/index.js';
 import type { ProjectedStream, RawMessage } from './projection.js';
 import { canonicalJson, iso } from './values.js';
+import { RAW_EXCERPT_BYTES } from './write-errors.js';
 
 /** A message that cannot be projected: wrong subject, or a body that does not match it. */
 export class ProjectionInputError extends Error {
@@ -45,8 +46,8 @@ export type Op =
   | { k: 'runEvent'; row: RunEventRow }
   | { k: 'obs'; row: EventRow }
   | { k: 'inventory'; row: EventRow }
-  | { k: 'receipt'; row: ReceiptRow; start?: RunStartRows; problem?: string }
-  | { k: 'error'; error: string };
+  | { k: 'receipt'; row: ReceiptRow; start?: RunStartRows; problem?: string; raw?: Uint8Array }
+  | { k: 'error'; error: string; raw: Uint8Array };
 
 /** Indexes into a ResultRow the run row and the execution placeholder need. */
 export const RESULT_COL = {
@@ -70,13 +71,21 @@ export function decodeBatch(batch: readonly RawMessage[]): Op[] {
   return batch.map(decodeStreamMessage);
 }
 
-/** Decodes one message; a message that cannot be projected becomes an `error` op. */
+/**
+ * Decodes one message; a message that cannot be projected becomes an `error` op. Ops that will be
+ * recorded as errors carry the start of the payload (a copy), the rest carry no bytes.
+ */
 export function decodeStreamMessage(m: RawMessage): Op {
   try {
     return decode(m);
   } catch (err) {
-    return { k: 'error', error: err instanceof Error ? err.message : String(err) };
+    return { k: 'error', error: err instanceof Error ? err.message : String(err), raw: excerpt(m.data) };
   }
+}
+
+/** The bytes of a payload an error row keeps, copied (not a view of the message's buffer). */
+function excerpt(data: Uint8Array): Uint8Array {
+  return data.slice(0, RAW_EXCERPT_BYTES);
 }
 
 function mismatch(subject: string, what: string): never {
@@ -136,7 +145,12 @@ function decode(m: RawMessage): Op {
         return { k: 'receipt', row, start: runStartRows(e, parseRunStart(e.details ?? {})) };
       } catch (err) {
         // The receipt is kept; the execution it should announce is reported as an error.
-        return { k: 'receipt', row, problem: `run.start details: ${(err as Error).message}` };
+        return {
+          k: 'receipt',
+          row,
+          problem: `run.start details: ${(err as Error).message}`,
+          raw: excerpt(m.data),
+        };
       }
     }
     default: {

@@ -1,55 +1,54 @@
-// A batch of stream messages as the apply worker receives it: every payload copied into one
-// buffer that is transferred (moved, not cloned) to the worker, plus small arrays of the rest.
-// Posting 500 messages one by one, or cloning 500 payloads, cost more than the worker saved.
+// A batch as the apply worker receives it: decoded on the receiving thread (decode.ts), so it is
+// what each message writes plus the few fields an error row needs, in parallel arrays. It holds no
+// payloads but the excerpts of messages recorded as errors, so the receiving thread can let go of
+// every message once it is decoded, and the batch is one cheap clone.
+import { decodeStreamMessage, type Op } from './decode.js';
 import type { ProjectedStream, RawMessage } from './projection.js';
 
-export type PackedBatch = {
+export type DecodedBatch = {
   stream: ProjectedStream;
   seqs: number[];
   subjects: string[];
   storedAtMs: number[];
-  /** End offset of each payload in `bytes`; payload i is `bytes[ends[i-1] ?? 0, ends[i])`. */
-  ends: number[];
-  bytes: ArrayBuffer;
+  /** What message i writes. */
+  ops: Op[];
 };
 
-/** Packs a batch of messages of one stream (not empty). */
-export function packBatch(batch: readonly RawMessage[]): PackedBatch {
-  const stream = batch[0]!.stream;
-  let size = 0;
-  for (const m of batch) {
-    if (m.stream !== stream) throw new Error(`a batch mixes streams '${stream}' and '${m.stream}'`);
-    size += m.data.byteLength;
-  }
-  const bytes = new Uint8Array(size);
-  const packed: PackedBatch = {
-    stream,
-    seqs: [],
-    subjects: [],
-    storedAtMs: [],
-    ends: [],
-    bytes: bytes.buffer,
-  };
-  let end = 0;
-  for (const m of batch) {
-    bytes.set(m.data, end);
-    end += m.data.byteLength;
-    packed.seqs.push(m.seq);
-    packed.subjects.push(m.subject);
-    packed.storedAtMs.push(m.storedAtMs);
-    packed.ends.push(end);
-  }
-  return packed;
+/** An empty batch of `stream`, to add decoded messages to. */
+export function emptyBatch(stream: ProjectedStream): DecodedBatch {
+  return { stream, seqs: [], subjects: [], storedAtMs: [], ops: [] };
 }
 
-/** The messages of a packed batch; payloads are views into its buffer. */
-export function unpackBatch(p: PackedBatch): RawMessage[] {
-  const bytes = new Uint8Array(p.bytes);
-  return p.seqs.map((seq, i) => ({
-    stream: p.stream,
-    seq,
-    subject: p.subjects[i]!,
-    data: bytes.subarray(i === 0 ? 0 : p.ends[i - 1], p.ends[i]),
-    storedAtMs: p.storedAtMs[i]!,
-  }));
+/** Decodes a message into a batch of its stream. */
+export function addMessage(batch: DecodedBatch, m: RawMessage): void {
+  if (m.stream !== batch.stream) {
+    throw new Error(`a batch mixes streams '${batch.stream}' and '${m.stream}'`);
+  }
+  batch.seqs.push(m.seq);
+  batch.subjects.push(m.subject);
+  batch.storedAtMs.push(m.storedAtMs);
+  batch.ops.push(decodeStreamMessage(m));
+}
+
+/** Decodes messages of one stream (not empty) into a batch. */
+export function decodeRawBatch(messages: readonly RawMessage[]): DecodedBatch {
+  const batch = emptyBatch(messages[0]!.stream);
+  for (const m of messages) addMessage(batch, m);
+  return batch;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The messages of a batch as the projection records errors of: payloads are the kept excerpts. */
+export function messagesOf(b: DecodedBatch): RawMessage[] {
+  return b.seqs.map((seq, i) => {
+    const op = b.ops[i]!;
+    return {
+      stream: b.stream,
+      seq,
+      subject: b.subjects[i]!,
+      data: ('raw' in op && op.raw) || NO_BYTES,
+      storedAtMs: b.storedAtMs[i]!,
+    };
+  });
 }

@@ -97,7 +97,7 @@ export class Projector {
           batchSize: o.batchSize,
           flushAfterMs: o.flushAfterMs,
           ackWaitMs: o.ackWaitMs,
-          apply: (batch) => worker.apply(batch),
+          apply: (batch) => worker.applyDecoded(batch),
           logger: o.logger,
         }),
     );

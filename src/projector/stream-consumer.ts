@@ -1,6 +1,6 @@
-// One durable pull consumer feeding the projection: messages are gathered into batches (up to
-// `batchSize`, or what arrived until the stream has nothing pending, or `flushAfterMs`), each
-// batch is applied in one transaction, and only then acked. A crash between commit and ack
+// One durable pull consumer feeding the projection: messages are decoded as they arrive and
+// gathered into batches (up to `batchSize`, or what arrived until the stream has nothing pending,
+// or `flushAfterMs`), each batch is applied in one transaction, and only then acked. A crash between commit and ack
 // redelivers messages whose effects are already in the database; the writers' upserts make that
 // a no-op (docs/projector.md, "exactly once").
 //
@@ -18,6 +18,7 @@ import {
 } from '@nats-io/jetstream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ProjectorLogger } from './options.js';
+import { addMessage, emptyBatch, type DecodedBatch } from './packed-batch.js';
 import type { BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
 
 export type StreamConsumerOptions = {
@@ -29,7 +30,7 @@ export type StreamConsumerOptions = {
   flushAfterMs: number;
   ackWaitMs: number;
   /** Applies and commits a batch; rejects when it could not be committed. */
-  apply: (batch: RawMessage[]) => Promise<BatchOutcome>;
+  apply: (batch: DecodedBatch) => Promise<BatchOutcome>;
   logger: ProjectorLogger;
 };
 
@@ -40,6 +41,9 @@ const RETRY_MS = 1_000;
 const MAX_IN_FLIGHT = 2;
 
 const ns = (ms: number) => ms * 1_000_000;
+
+/** A batch being gathered: the decoded messages, and the messages to ack once it is committed. */
+type Gathered = { batch: DecodedBatch; messages: JsMsg[] };
 
 /**
  * Lifetime of one pull request. When a cluster node dies, the client re-checks the consumer
@@ -81,7 +85,7 @@ export class StreamConsumer {
   #messages: ConsumerMessages | null = null;
   #loop: Promise<void> | null = null;
   #stopping = false;
-  #batch: JsMsg[] = [];
+  #batch: Gathered;
   #timer: NodeJS.Timeout | null = null;
   /** Batches handed to `apply`, oldest first, removed when acked or nak'ed. */
   #inFlight: Promise<void>[] = [];
@@ -90,6 +94,7 @@ export class StreamConsumer {
 
   constructor(opts: StreamConsumerOptions) {
     this.#o = opts;
+    this.#batch = { batch: emptyBatch(opts.stream), messages: [] };
   }
 
   async start(): Promise<void> {
@@ -110,8 +115,9 @@ export class StreamConsumer {
         });
         if (this.#stopping) void this.#messages.close();
         for await (const m of this.#messages) {
-          this.#batch.push(m);
-          if (this.#batch.length >= o.batchSize || m.info.pending === 0) await this.#flush();
+          addMessage(this.#batch.batch, toRaw(o.stream, m));
+          this.#batch.messages.push(m);
+          if (this.#batch.messages.length >= o.batchSize || m.info.pending === 0) await this.#flush();
           else this.#timer ??= setTimeout(() => void this.#flush(), o.flushAfterMs);
         }
       } catch (err) {
@@ -148,9 +154,9 @@ export class StreamConsumer {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#batch.length > 0) {
+    if (this.#batch.messages.length > 0) {
       const done = this.#applyAndAck(this.#batch);
-      this.#batch = [];
+      this.#batch = { batch: emptyBatch(this.#o.stream), messages: [] };
       this.#inFlight.push(done);
       void done.then(() => this.#inFlight.splice(this.#inFlight.indexOf(done), 1));
     }
@@ -158,21 +164,21 @@ export class StreamConsumer {
   }
 
   /** Applies a batch, then acks it; nak's it when it was not committed. Never rejects. */
-  async #applyAndAck(batch: JsMsg[]): Promise<void> {
+  async #applyAndAck({ batch, messages }: Gathered): Promise<void> {
     const o = this.#o;
     let outcome: BatchOutcome;
     try {
-      outcome = await o.apply(batch.map((m) => toRaw(o.stream, m)));
+      outcome = await o.apply(batch);
     } catch (err) {
       // Not committed: ask for redelivery later rather than wait for ack_wait.
       o.logger.error(
-        { stream: o.stream, size: batch.length, err: (err as Error).message },
+        { stream: o.stream, size: messages.length, err: (err as Error).message },
         'batch not committed; will be redelivered',
       );
-      for (const m of batch) m.nak(RETRY_MS);
+      for (const m of messages) m.nak(RETRY_MS);
       return;
     }
-    for (const m of batch) m.ack();
+    for (const m of messages) m.ack();
     this.stats.applied += outcome.applied;
     this.stats.errors += outcome.errors;
     this.stats.batches++;
@@ -190,7 +196,7 @@ export class StreamConsumer {
     return (
       info.num_pending === 0 &&
       info.num_ack_pending === 0 &&
-      this.#batch.length === 0 &&
+      this.#batch.messages.length === 0 &&
       this.#inFlight.length === 0
     );
   }

@@ -1,6 +1,6 @@
 // The apply worker over a real SQLite file, without NATS: what it writes is what the projection
 // writes on the calling thread, byte for byte, also when it commits queued batches together;
-// packed batches carry every message intact.
+// decoded batches keep what error rows need.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,10 +13,10 @@ import {
   Projection,
   dumpTable,
   openProjectionDb,
-  packBatch,
   silentProjectorLogger,
-  unpackBatch,
   decodeBatch,
+  decodeRawBatch,
+  messagesOf,
   type Op,
   type ProjectedStream,
   type RawMessage,
@@ -79,19 +79,24 @@ function tempDb(): { path: string; cleanup: () => void } {
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describe('packed batches', () => {
-  test('carry every message of a batch intact, payloads included', () => {
+describe('decoded batches', () => {
+  test('keep what error rows need of every message, and the payload only of messages that are errors', () => {
     const batch = batches()[2]!;
-    const back = unpackBatch(packBatch(batch));
+    const decoded = decodeRawBatch(batch);
+    assert.deepEqual(
+      decoded.ops.map((op) => op.k),
+      ['result', 'result', 'result', 'error'],
+    );
+    const back = messagesOf(decoded);
     assert.deepEqual(
       back.map((m) => ({ ...m, data: Buffer.from(m.data).toString() })),
-      batch.map((m) => ({ ...m, data: Buffer.from(m.data).toString() })),
+      batch.map((m, i) => ({ ...m, data: i === 3 ? Buffer.from(m.data).toString() : '' })),
     );
   });
 
   test('refuse a batch that mixes streams', () => {
     const [[start], [event]] = batches() as [RawMessage[], RawMessage[]];
-    assert.throws(() => packBatch([start!, event!]), /mixes streams 'AUDIT' and 'EVENTS'/);
+    assert.throws(() => decodeRawBatch([start!, event!]), /mixes streams 'AUDIT' and 'EVENTS'/);
   });
 });
 
