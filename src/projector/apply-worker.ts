@@ -17,43 +17,72 @@ import {
 
 export type ApplyWorkerData = { dbPath: string };
 export type ApplyRequest =
-  { id: number; batch: DecodedBatch } | { id: number; agent: AgentEntry } | { id: number; close: true };
+  | { id: number; batch: DecodedBatch }
+  | { id: number; agent: AgentEntry }
+  | { id: number; flush: true }
+  | { id: number; close: true };
 export type ApplyReply =
   | { ready: true }
   | { id: number; applied: number; errors: number }
   | { id: number; agentApplied: true }
   | { id: number; error: string; code: string | undefined; storage: boolean }
+  | { id: number; flushed: number }
   | { id: number; closed: true };
+
+/**
+ * How often the worker recounts an execution at most, and flushes the recounts it put off: the
+ * counters of a big fan-out whose results arrive a few at a time lag by up to this much instead of
+ * costing a full recount per batch (ProjectionOptions.recountEveryMs).
+ */
+export const RECOUNT_EVERY_MS = 100;
 
 const port = parentPort;
 if (!port) throw new Error('apply-worker.js runs as a worker thread (see batch-worker.ts)');
 const { dbPath } = workerData as ApplyWorkerData;
 const db = openProjectionDb(dbPath);
-const projection = new Projection(db);
+const projection = new Projection(db, { recountEveryMs: RECOUNT_EVERY_MS });
 const reply = (r: ApplyReply) => port.postMessage(r);
+
+/** Recounts what was put off; a storage error leaves it due for the next try. */
+function flushRecounts(): number {
+  try {
+    return projection.flushRecounts();
+  } catch {
+    return 0;
+  }
+}
+setInterval(() => {
+  if (projection.recountsDue) flushRecounts();
+}, RECOUNT_EVERY_MS).unref();
 
 // Requests that queued up while a group was applied are taken together (receiveMessageOnPort),
 // so a burst is applied in groups of batches, one commit each.
 port.on('message', (first: ApplyRequest) => {
-  const group: Exclude<ApplyRequest, { close: true }>[] = [];
+  const group: Work[] = [];
   let close: { id: number } | null = null;
   for (let req: ApplyRequest | undefined = first; req !== undefined;) {
     if ('close' in req) {
       close = req;
       break;
     }
-    group.push(req);
+    if ('flush' in req) {
+      if (group.length > 0) applyGroup(group.splice(0));
+      reply({ id: req.id, flushed: flushRecounts() });
+    } else group.push(req);
     req = (receiveMessageOnPort(port)?.message as ApplyRequest | undefined) ?? undefined;
   }
   if (group.length > 0) applyGroup(group);
   if (close) {
+    flushRecounts();
     db.close();
     reply({ id: close.id, closed: true });
     port.close();
   }
 });
 
-function applyGroup(group: Exclude<ApplyRequest, { close: true }>[]): void {
+type Work = Extract<ApplyRequest, { batch: DecodedBatch } | { agent: AgentEntry }>;
+
+function applyGroup(group: Work[]): void {
   const units: ApplyUnit[] = group.map((req) =>
     'agent' in req ? { agent: req.agent } : { batch: messagesOf(req.batch), ops: req.batch.ops },
   );

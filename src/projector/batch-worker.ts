@@ -104,6 +104,13 @@ export class BatchWorker {
     if ('error' in r) throw new BatchApplyError(r.code ? `${r.code}: ${r.error}` : r.error);
   }
 
+  /** Recounts the executions whose recount the worker put off; resolves with how many. */
+  async flushRecounts(): Promise<number> {
+    if (this.#stopped || !this.#worker) return 0;
+    const r = await this.#request(this.#worker, { id: this.#nextId++, flush: true });
+    return 'flushed' in r ? r.flushed : 0;
+  }
+
   /** Closes the worker's database and ends it. Call after the last apply has settled. Idempotent. */
   async stop(): Promise<void> {
     if (this.#stopped) return;

@@ -79,6 +79,9 @@ export class Projector {
     this.#projection = projection;
     projection.setMeta('heartbeat_ms', String(o.heartbeatMs));
     projection.setMeta('instance', o.instance);
+    // The apply worker puts off recounts of busy executions; one that stopped before it made them
+    // left counters behind.
+    projection.recountOpen();
     // Stream batches and agents_state entries are applied by a worker thread with its own
     // connection, so decoding and writing overlap with receiving; this connection serves the
     // periodic sweeps and the reads of presence.
@@ -168,8 +171,12 @@ export class Projector {
     return deleted;
   }
 
-  /** True when every stream and the agents bucket have been applied up to their last message. */
+  /**
+   * True when every stream and the agents bucket have been applied up to their last message, and
+   * every execution they touched is recounted.
+   */
   async caughtUp(): Promise<boolean> {
+    await this.#worker?.flushRecounts();
     const checks = await Promise.all([...this.#consumers.map((c) => c.caughtUp()), this.#agents!.caughtUp()]);
     return checks.every(Boolean);
   }

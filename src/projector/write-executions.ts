@@ -11,6 +11,8 @@ export type ExecutionWriter = {
    * deadline is before `nowIso`. Returns the executions touched.
    */
   sweepExpired(nowIso: string): string[];
+  /** Executions not final yet (`running`). */
+  open(): string[];
 };
 
 // Final: the receipt said which pcs to expect, each has a row, and no row is still in flight.
@@ -56,7 +58,10 @@ export function executionWriter(db: Db): ExecutionWriter {
                       WHERE status = 'running' AND deadline_at IS NOT NULL AND deadline_at < ?)
     RETURNING exec_id`);
 
+  const open = db.prepare(`SELECT exec_id FROM executions WHERE status = 'running'`).pluck();
+
   return {
+    open: () => open.all() as string[],
     recompute(execId) {
       recompute.run({ execId });
     },

@@ -78,6 +78,27 @@ describe('projection (real SQLite)', () => {
     });
   });
 
+  test('recounts put off (recountEveryMs) catch up on flushRecounts; recountOpen repairs counters left behind', () => {
+    withDb((db) => {
+      const p = new Projection(db, { recountEveryMs: 60_000 });
+      const counts = () => db.prepare('SELECT total, ok, failed, delivered, status FROM executions').get();
+      const [start, ...rest] = scenario();
+      p.applyBatch([start!]); // first touch: recounted at once
+      for (const m of rest) p.applyBatch([m]); // within the minute: put off
+      assert.deepEqual(counts(), { total: 4, ok: 0, failed: 0, delivered: 0, status: 'running' });
+      assert.equal(p.recountsDue, true);
+      assert.equal(p.flushRecounts(), 1);
+      assert.equal(p.recountsDue, false);
+      assert.deepEqual(counts(), { total: 4, ok: 2, failed: 1, delivered: 1, status: 'running' });
+
+      // A projector that stopped with a recount due: the next start recounts what is still open.
+      p.applyBatch([raw('RESULTS', resultMessage({ execId: 'E1', pcId: 'pc-d' }))]);
+      assert.equal(p.recountsDue, true);
+      assert.equal(new Projection(db).recountOpen(), 1);
+      assert.deepEqual(counts(), { total: 4, ok: 3, failed: 1, delivered: 0, status: 'failed' });
+    });
+  });
+
   test('any arrival order gives the same rows', () => {
     const forward = scenario();
     let a: unknown;
