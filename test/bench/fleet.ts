@@ -6,9 +6,11 @@
 // SQLite (the projector runs as a real child process). Raw ceiling, same run, same server:
 // publish N result-sized messages to a stream, consume them with acks, insert N rows into SQLite
 // in batches of 500, pipelined.
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -28,8 +30,8 @@ import {
   settleHeap,
   startBenchServer,
   startProjectorProcess,
-  type BenchServer,
 } from './platform.js';
+import type { FleetProcReply, FleetProcStart } from './fleet-proc.js';
 import { absoluteFigure, timeFigure, rateFigure, type BenchReport, type Figure } from './report.js';
 
 export type SimOptions = {
@@ -66,6 +68,8 @@ export function simulatedExecutor(sim: SimOptions): (spec: ExecuteSpec) => Promi
 
 export type FleetOptions = {
   n: number;
+  /** Number of the first agent (`sim-<first>` ... `sim-<first + n - 1>`). Default 0. */
+  first?: number;
   sim: SimOptions;
   /** Agents per shared NATS connection; 1 = each agent its own connection (as a real endpoint). */
   agentsPerConnection: number;
@@ -79,15 +83,16 @@ export type FleetOptions = {
 };
 
 export type Fleet = {
-  agents: Agent[];
-  conns: NatsConnection[];
+  /** The processes the agents run in, other than this one (`--agent-procs`); empty otherwise. */
+  pids: number[];
   startMs: number;
   heapPerAgentBytes: number;
   rssPerAgentBytes: number;
   stop(): Promise<void>;
 };
 
-export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fleet> {
+/** `opts.n` simulated agents in this process, on the server at `url`, data under `dir`/agents. */
+export async function startFleet(url: string, dir: string, opts: FleetOptions): Promise<Fleet> {
   await settleHeap();
   const before = process.memoryUsage();
   const conns: NatsConnection[] = [];
@@ -96,17 +101,18 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
   const agents: Agent[] = [];
   const t0 = performance.now();
   let progressAt = Date.now();
+  const first = opts.first ?? 0;
   for (let i = 0; i < opts.n; i += opts.startConcurrency) {
     const batch: Agent[] = [];
     for (let j = i; j < Math.min(opts.n, i + opts.startConcurrency); j++) {
-      const pcId = `sim-${String(j).padStart(5, '0')}`;
+      const pcId = `sim-${String(first + j).padStart(5, '0')}`;
       let nc: NatsConnection | undefined;
       let catalog: CatalogCache | undefined;
       if (opts.agentsPerConnection > 1) {
         // Agents on one connection share it and the cache of the skip checks' values on it.
         const k = Math.floor(j / opts.agentsPerConnection);
         conns[k] ??= await connectNats({
-          servers: b.server.url,
+          servers: url,
           name: `bench-fleet-${k}`,
           longRunning: true,
           asyncTraces: false, // as a real agent's connection
@@ -118,8 +124,8 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
       batch.push(
         new Agent({
           pcId,
-          servers: b.server.url,
-          dataDir: join(opts.agentRoot ?? join(b.dir, 'agents'), pcId),
+          servers: url,
+          dataDir: join(opts.agentRoot ?? join(dir, 'agents'), pcId),
           logger: silentLogger,
           stopGraceMs: 1_000,
           execute,
@@ -142,8 +148,7 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
   await settleHeap();
   const after = process.memoryUsage();
   return {
-    agents,
-    conns,
+    pids: [],
     startMs,
     heapPerAgentBytes: (after.heapUsed - before.heapUsed) / opts.n,
     rssPerAgentBytes: (after.rss - before.rss) / opts.n,
@@ -153,6 +158,64 @@ export async function startFleet(b: BenchServer, opts: FleetOptions): Promise<Fl
       await Promise.all(catalogs.map((c) => c.stop()));
       await Promise.all(conns.map((c) => c.drain().catch(() => undefined)));
     },
+  };
+}
+
+/**
+ * The fleet spread over `procs` child processes (test/bench/fleet-proc.ts), `opts.n / procs`
+ * agents each, started at the same time: N endpoints' work on every core of the machine rather
+ * than one. Per-agent memory is the mean over the children.
+ */
+export async function startFleetProcs(
+  url: string,
+  dir: string,
+  opts: FleetOptions,
+  procs: number,
+): Promise<Fleet> {
+  const per = Math.ceil(opts.n / procs);
+  const file = fileURLToPath(new URL('./fleet-proc.js', import.meta.url));
+  const t0 = performance.now();
+  const children: { child: ChildProcess; n: number; exited: Promise<void> }[] = [];
+  for (let first = 0; first < opts.n; first += per) {
+    const n = Math.min(per, opts.n - first);
+    const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const start: FleetProcStart = { url, dir, opts: { ...opts, n, first } };
+    child.send(start);
+    children.push({ child, n, exited });
+  }
+  const stopAll = async () => {
+    for (const c of children) if (c.child.connected) c.child.send('stop');
+    const bound = setTimeout(() => children.forEach((c) => c.child.kill('SIGKILL')), 120_000);
+    await Promise.all(children.map((c) => c.exited));
+    clearTimeout(bound);
+  };
+  let started: Extract<FleetProcReply, { type: 'started' }>[];
+  try {
+    started = await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<Extract<FleetProcReply, { type: 'started' }>>((resolve, reject) => {
+            c.child.on('message', (m: FleetProcReply) => {
+              if (m.type === 'started') resolve(m);
+              else if (m.type === 'failed') reject(new Error(`fleet process failed: ${m.error}`));
+            });
+            void c.exited.then(() => reject(new Error('a fleet process exited before its agents started')));
+          }),
+      ),
+    );
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const mean = (pick: (s: (typeof started)[number]) => number) =>
+    started.reduce((sum, s, i) => sum + pick(s) * children[i]!.n, 0) / opts.n;
+  return {
+    pids: children.map((c) => c.child.pid!),
+    startMs: performance.now() - t0,
+    heapPerAgentBytes: mean((s) => s.heapPerAgentBytes),
+    rssPerAgentBytes: mean((s) => s.rssPerAgentBytes),
+    stop: stopAll,
   };
 }
 
@@ -227,12 +290,14 @@ export type FanOutOptions = {
   sim: SimOptions;
   agentsPerConnection: number;
   startConcurrency: number;
+  /** Child processes the agents are spread over; 0 = all in this process. */
+  agentProcs: number;
 };
 
 export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> {
   const figures: Figure[] = [];
   const notes: string[] = [
-    `simulated agents run the real Agent code in one process; only script execution is replaced by an in-process executor (${opts.sim.outputBytes} bytes of stdout after ${opts.sim.durationMs} ms)`,
+    `simulated agents run the real Agent code in ${opts.agentProcs > 0 ? `${opts.agentProcs} child processes (--agent-procs)` : 'one process'}; only script execution is replaced by an in-process executor (${opts.sim.outputBytes} bytes of stdout after ${opts.sim.durationMs} ms)`,
     `agents' data dirs (journal, outbox): ${opts.agentRoot ?? 'the temp dir, on the disk'}`,
     `agents per NATS connection: ${opts.agentsPerConnection === 1 ? '1 (each agent its own connection)' : opts.agentsPerConnection}`,
     'fan-out: from `startExecution` (target all) until every result is a row in SQLite, projector as a child process',
@@ -246,7 +311,13 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
     let fleet: Fleet | null = null;
     try {
       await putJob(b.nc, 'fanout', 'df -P /');
-      fleet = await startFleet(b, { n, ...opts, ...(root ? { agentRoot: root } : {}) });
+      const fleetOpts: FleetOptions = { n, ...opts, ...(root ? { agentRoot: root } : {}) };
+      fleet =
+        opts.agentProcs > 0
+          ? await startFleetProcs(b.server.url, b.dir, fleetOpts, opts.agentProcs)
+          : await startFleet(b.server.url, b.dir, fleetOpts);
+      const fleetPids = fleet.pids;
+      const fleetCpu = () => fleetPids.reduce((sum, pid) => sum + sampleProcess(pid).cpuSec, 0);
       // agents_state is written by each agent's first heartbeat; `all` resolves from it.
       const states = await new Kvm(b.nc).open(BUCKETS.agentsState);
       for (let i = 0; i < 600 && (await states.status()).values < n; i++) await delay(100);
@@ -258,6 +329,7 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
         nats: natsPid ? sampleProcess(natsPid).cpuSec : NaN,
         proj: sampleProcess(proj.child.pid!).cpuSec,
         self: process.cpuUsage(),
+        fleet: fleetCpu(),
       };
       const profiler = opts.profileDir ? new Session() : null;
       if (profiler) {
@@ -290,20 +362,27 @@ export async function runFanOutBench(opts: FanOutOptions): Promise<BenchReport> 
         const file = join(opts.profileDir!, `fanout-${n}.cpuprofile`);
         await writeFile(file, JSON.stringify(profile));
         profiler.disconnect();
-        notes.push(`fan-out to ${n}: CPU profile of the agents' process during the fan-out: ${file}`);
+        notes.push(
+          `fan-out to ${n}: CPU profile of ${fleetPids.length > 0 ? 'the bench process (not the agents: --agent-procs)' : "the agents' process"} during the fan-out: ${file}`,
+        );
       }
       const self = process.cpuUsage(cpu0.self);
+      const selfSec = (self.user + self.system) / 1e6;
       const cpu = {
         nats: natsPid ? sampleProcess(natsPid).cpuSec - cpu0.nats : NaN,
         proj: sampleProcess(proj.child.pid!).cpuSec - cpu0.proj,
-        agents: (self.user + self.system) / 1e6,
+        agents: fleetPids.length > 0 ? fleetCpu() - cpu0.fleet : selfSec,
       };
+      const agentsCpu =
+        fleetPids.length > 0
+          ? `agents' ${fleetPids.length} processes ${cpu.agents.toFixed(1)} s (the bench process ${selfSec.toFixed(1)} s)`
+          : `agents' process ${cpu.agents.toFixed(1)} s`;
       const batonMs = done - t0;
       process.stderr.write(
         `fan-out: ${n} results in SQLite after ${batonMs.toFixed(0)} ms; raw ceiling...\n`,
       );
       notes.push(
-        `fan-out to ${n}: startExecution (resolve all, receipt, request) returned after ${publishedMs.toFixed(0)} ms; every result stored in RESULTS after ${storedMs.toFixed(0)} ms; CPU during the fan-out: agents' process ${cpu.agents.toFixed(1)} s, nats-server ${cpu.nats.toFixed(1)} s, projector ${cpu.proj.toFixed(1)} s`,
+        `fan-out to ${n}: startExecution (resolve all, receipt, request) returned after ${publishedMs.toFixed(0)} ms; every result stored in RESULTS after ${storedMs.toFixed(0)} ms; CPU during the fan-out: ${agentsCpu}, nats-server ${cpu.nats.toFixed(1)} s, projector ${cpu.proj.toFixed(1)} s`,
       );
       const rawMs = await rawFanOut(b.nc, b.dir, n, RESULT_OVERHEAD_BYTES + opts.sim.outputBytes, `n${n}`);
       figures.push(

@@ -5,6 +5,7 @@
 //   --only <names>    fanout, projector, latency, large-output, scheduler, footprint
 //   --smoke           small and quick (CI: test/integration/bench-smoke.test.ts): 50 agents, ...
 //   --per-conn K      simulated agents per shared NATS connection (default 1000; 1 = one each)
+//   --agent-procs K   spread the simulated agents over K child processes (default 0: this process)
 //   --output-bytes B, --duration-ms D   the simulated executor's output size and run time
 //   --runs, --mb, --schedules, --tick-seconds, --idle-seconds, --n (projector)
 //   --agent-root DIR  simulated agents' data dirs (e.g. /dev/shm, to take fsync out)
@@ -41,17 +42,23 @@ function parse(argv: string[]): Flags {
   return flags;
 }
 
+const quoteFlag = (v: string | undefined) => JSON.stringify(v ?? '');
+
 const num = (f: Flags, name: string, full: number, smoke: number) =>
   Number(f.get(name) ?? (f.has('--smoke') ? smoke : full));
 
 const BENCHES: Record<string, (f: Flags) => Promise<BenchReport>> = {
   async fanout(f) {
     const sizes = (f.get('--agents') ?? (f.has('--smoke') ? '50' : '1000,10000')).split(',').map(Number);
+    const procs = num(f, '--agent-procs', 0, 0);
+    if (!Number.isInteger(procs) || procs < 0)
+      throw new Error(`--agent-procs ${quoteFlag(f.get('--agent-procs'))}: expected a whole number >= 0`);
     return runFanOutBench({
       sizes,
       sim: { outputBytes: num(f, '--output-bytes', 1024, 1024), durationMs: num(f, '--duration-ms', 10, 10) },
       agentsPerConnection: num(f, '--per-conn', 1000, 1000),
       startConcurrency: num(f, '--start-concurrency', 100, 50),
+      agentProcs: procs,
       ...(f.get('--agent-root') ? { agentRoot: f.get('--agent-root')! } : {}),
       ...(f.get('--profile') ? { profileDir: f.get('--profile')! } : {}),
     });
