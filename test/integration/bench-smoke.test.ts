@@ -34,3 +34,26 @@ test(
       assert.match(out, title);
   },
 );
+
+test(
+  'the fan-out with its agents in child processes (--agent-procs 2); a bad count is refused',
+  { timeout: 120_000 },
+  async () => {
+    const bench = async (args: string[]) => {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      return { code, out };
+    };
+    const two = await bench(['--smoke', '--only', 'fanout', '--agent-procs', '2']);
+    assert.equal(two.code, 0, two.out);
+    assert.match(two.out, /fan-out to 50: run -> all in SQLite\s+\d/);
+    assert.match(two.out, /in 2 child processes \(--agent-procs\)/);
+    assert.match(two.out, /CPU during the fan-out: agents' 2 processes [\d.]+ s/);
+    const bad = await bench(['--smoke', '--only', 'fanout', '--agent-procs', 'two']);
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /--agent-procs "two": expected a whole number >= 0/);
+  },
+);
