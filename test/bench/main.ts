@@ -7,7 +7,7 @@
 //   --per-conn K      simulated agents per shared NATS connection (default 1000; 1 = one each)
 //   --agent-procs K   spread the simulated agents over K child processes (default 0: this process)
 //   --output-bytes B, --duration-ms D   the simulated executor's output size and run time
-//   --runs, --mb, --schedules, --tick-seconds, --idle-seconds, --n (projector)
+//   --runs, --mb, --schedules, --tick-seconds, --idle-seconds, --n and --rounds (projector)
 //   --agent-root DIR  simulated agents' data dirs (e.g. /dev/shm, to take fsync out)
 //   --profile DIR     CPU profile of the fan-out window (the agents' process)
 //   --docs-only       rewrite docs/benchmarks.md/.svg from docs/benchmarks.json + findings.md
@@ -18,7 +18,7 @@ import { runFanOutBench } from './fleet.js';
 import { runFootprintBench } from './footprint.js';
 import { runLargeOutputBench } from './large-output.js';
 import { runLatencyBench } from './latency.js';
-import { formatProjectorBench, runProjectorBench } from './projector.js';
+import { formatProjectorBench, medianRound, roundRatio, runProjectorBench, type Row } from './projector.js';
 import { runSchedulerBench } from './scheduler.js';
 import { environment, formatReport, rateFigure, writeDocs, type BenchReport } from './report.js';
 
@@ -65,19 +65,20 @@ const BENCHES: Record<string, (f: Flags) => Promise<BenchReport>> = {
   },
   async projector(f) {
     const n = num(f, '--n', 20_000, 500);
-    const rows = await runProjectorBench({ n, pcsPerExec: num(f, '--pcs', 500, 50) });
-    process.stderr.write(`${formatProjectorBench(rows, n)}\n`);
-    const [consume, insert, proj, start] = rows as [
-      (typeof rows)[0],
-      (typeof rows)[0],
-      (typeof rows)[0],
-      (typeof rows)[0],
-    ];
+    const rounds = await runProjectorBench({
+      n,
+      pcsPerExec: num(f, '--pcs', 500, 50),
+      rounds: num(f, '--rounds', 3, 1),
+    });
+    process.stderr.write(`${formatProjectorBench(rounds, n)}\n`);
+    const [consume, insert, proj, start] = medianRound(rounds) as [Row, Row, Row, Row];
     const ceiling = Math.min(consume.perSec, insert.perSec);
+    const shares = rounds.map((r) => `${(roundRatio(r) * 100).toFixed(0)}%`).join(', ');
     return {
       name: 'projector',
       title: `Projector: a burst of ${n} results`,
       notes: [
+        `the median of ${rounds.length} rounds over the same published results (each with its own consumers, database files and projector); the projector's share in each round: ${shares}`,
         `raw consume+ack ${consume.perSec.toFixed(0)}/s, raw SQLite batched insert ${insert.perSec.toFixed(0)}/s; the ceiling is the slower of the two`,
         'the projector runs in the bench process; results were published before it started',
         `timed from the projector's start() returning (${start.ms.toFixed(0)} ms: database, consumers, apply worker), as the raw ceilings leave out creating their consumer and table`,
