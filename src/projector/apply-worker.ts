@@ -51,9 +51,7 @@ function flushRecounts(): number {
     return 0;
   }
 }
-setInterval(() => {
-  if (projection.recountsDue) flushRecounts();
-}, RECOUNT_EVERY_MS).unref();
+setInterval(flushRecounts, RECOUNT_EVERY_MS).unref();
 
 // Requests that queued up while a group was applied are taken together (receiveMessageOnPort),
 // so a burst is applied in groups of batches, one commit each.

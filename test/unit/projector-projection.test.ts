@@ -99,6 +99,23 @@ describe('projection (real SQLite)', () => {
     });
   });
 
+  test('a projection that recounts at most every 100 ms forgets older recount times (bounded memory)', () => {
+    withDb((db) => {
+      let clock = 0;
+      const p = new Projection(db, { recountEveryMs: 100, now: () => clock });
+      for (let i = 0; i < 50; i++) {
+        p.applyBatch([raw('AUDIT', runStartMessage(`M${i}`, ['pc-a'], DEADLINE))]);
+      }
+      assert.equal(p.recountsRemembered, 50);
+      clock = 99;
+      assert.equal(p.flushRecounts(), 0);
+      assert.equal(p.recountsRemembered, 50);
+      clock = 100;
+      assert.equal(p.flushRecounts(), 0);
+      assert.equal(p.recountsRemembered, 0);
+    });
+  });
+
   test('any arrival order gives the same rows', () => {
     const forward = scenario();
     let a: unknown;
