@@ -53,34 +53,43 @@ function flushRecounts(): number {
 }
 setInterval(flushRecounts, RECOUNT_EVERY_MS).unref();
 
+const receive = () => (receiveMessageOnPort(port)?.message as ApplyRequest | undefined) ?? undefined;
+
 // Requests that queued up while a group was applied are taken together (receiveMessageOnPort),
-// so a burst is applied in groups of batches, one commit each.
+// so a burst is applied in groups of batches, one commit each. When nothing is queued after a
+// group, the recounts it put off are made before it is answered: the main thread acks a batch on
+// that answer, so once every message is acked the counters are current, and they lag (by at most
+// RECOUNT_EVERY_MS) only while work keeps coming.
 port.on('message', (first: ApplyRequest) => {
-  const group: Work[] = [];
-  let close: { id: number } | null = null;
-  for (let req: ApplyRequest | undefined = first; req !== undefined;) {
-    if ('close' in req) {
-      close = req;
-      break;
+  let next: ApplyRequest | undefined = first;
+  while (next !== undefined) {
+    const group: Work[] = [];
+    for (let req: ApplyRequest | undefined = next; req !== undefined; req = receive()) {
+      if ('close' in req) {
+        if (group.length > 0) applyGroup(group).forEach(reply);
+        flushRecounts();
+        db.close();
+        reply({ id: req.id, closed: true });
+        port.close();
+        return;
+      }
+      if ('flush' in req) {
+        if (group.length > 0) applyGroup(group.splice(0)).forEach(reply);
+        reply({ id: req.id, flushed: flushRecounts() });
+      } else group.push(req);
     }
-    if ('flush' in req) {
-      if (group.length > 0) applyGroup(group.splice(0));
-      reply({ id: req.id, flushed: flushRecounts() });
-    } else group.push(req);
-    req = (receiveMessageOnPort(port)?.message as ApplyRequest | undefined) ?? undefined;
-  }
-  if (group.length > 0) applyGroup(group);
-  if (close) {
-    flushRecounts();
-    db.close();
-    reply({ id: close.id, closed: true });
-    port.close();
+    if (group.length === 0) return;
+    const replies = applyGroup(group);
+    next = receive();
+    if (next === undefined) flushRecounts();
+    replies.forEach(reply);
   }
 });
 
 type Work = Extract<ApplyRequest, { batch: DecodedBatch } | { agent: AgentEntry }>;
 
-function applyGroup(group: Work[]): void {
+/** Applies a group in one transaction (see Projection.applyGroup); returns the answers to send. */
+function applyGroup(group: Work[]): ApplyReply[] {
   const units: ApplyUnit[] = group.map((req) =>
     'agent' in req ? { agent: req.agent } : { batch: messagesOf(req.batch), ops: req.batch.ops },
   );
@@ -90,18 +99,15 @@ function applyGroup(group: Work[]): void {
   } catch (err) {
     // Not committed (a storage error: the projection records everything else itself).
     const code = (err as { code?: unknown }).code;
-    for (const req of group) {
-      reply({
-        id: req.id,
-        error: err instanceof Error ? err.message : String(err),
-        code: typeof code === 'string' ? code : undefined,
-        storage: isStorageError(err),
-      });
-    }
-    return;
+    return group.map((req) => ({
+      id: req.id,
+      error: err instanceof Error ? err.message : String(err),
+      code: typeof code === 'string' ? code : undefined,
+      storage: isStorageError(err),
+    }));
   }
-  for (const [i, req] of group.entries()) {
-    reply('agent' in req ? { id: req.id, agentApplied: true } : { id: req.id, ...outcomes[i]! });
-  }
+  return group.map((req, i) =>
+    'agent' in req ? { id: req.id, agentApplied: true } : { id: req.id, ...outcomes[i]! },
+  );
 }
 reply({ ready: true });

@@ -1,8 +1,9 @@
 // One durable pull consumer feeding the projection: messages are decoded as they arrive and
 // gathered into batches (up to `batchSize`, or what arrived until the stream has nothing pending,
-// or `flushAfterMs`), each batch is applied in one transaction, and only then acked. A crash between commit and ack
-// redelivers messages whose effects are already in the database; the writers' upserts make that
-// a no-op (docs/projector.md, "exactly once").
+// or `flushAfterMs`; a stream with nothing pending hands over at once unless it handed over a
+// batch less than `flushAfterMs` ago), each batch is applied in one transaction, and only then
+// acked. A crash between commit and ack redelivers messages whose effects are already in the
+// database; the writers' upserts make that a no-op (docs/projector.md, "exactly once").
 //
 // Applying is asynchronous (the apply worker), and the next batch is gathered while one is
 // applied: at most MAX_IN_FLIGHT batches are handed over and not yet settled, and the loop waits
@@ -87,6 +88,8 @@ export class StreamConsumer {
   #stopping = false;
   #batch: Gathered;
   #timer: NodeJS.Timeout | null = null;
+  /** When the last batch was handed over (performance.now()). */
+  #handedOverAt = -Infinity;
   /** Batches handed to `apply`, oldest first, removed when acked or nak'ed. */
   #inFlight: Promise<void>[] = [];
   /** Messages applied and errors recorded since start. */
@@ -117,8 +120,14 @@ export class StreamConsumer {
         for await (const m of this.#messages) {
           addMessage(this.#batch.batch, toRaw(o.stream, m));
           this.#batch.messages.push(m);
-          if (this.#batch.messages.length >= o.batchSize || m.info.pending === 0) await this.#flush();
-          else this.#timer ??= setTimeout(() => void this.#flush(), o.flushAfterMs);
+          if (this.#batch.messages.length >= o.batchSize) await this.#flush();
+          else if (m.info.pending === 0 && performance.now() - this.#handedOverAt >= o.flushAfterMs) {
+            await this.#flush();
+          } else {
+            // More is on its way, or a batch was handed over moments ago: messages that trickle
+            // in (a fan-out's results) are gathered for up to flushAfterMs, not one batch each.
+            this.#timer ??= setTimeout(() => void this.#flush(), o.flushAfterMs);
+          }
         }
       } catch (err) {
         o.logger.warn(
@@ -155,6 +164,7 @@ export class StreamConsumer {
       this.#timer = null;
     }
     if (this.#batch.messages.length > 0) {
+      this.#handedOverAt = performance.now();
       const done = this.#applyAndAck(this.#batch);
       this.#batch = { batch: emptyBatch(this.#o.stream), messages: [] };
       this.#inFlight.push(done);
