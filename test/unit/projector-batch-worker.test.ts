@@ -174,6 +174,38 @@ describe('the apply worker', () => {
     }
   });
 
+  test('counters are current when the last batch is answered, even with recounts put off', async () => {
+    const { path, cleanup } = tempDb();
+    const worker = new BatchWorker(path, silentProjectorLogger);
+    try {
+      await worker.start();
+      const pcs = Array.from({ length: 40 }, (_, i) => `pc-${i}`);
+      await worker.apply([raw('AUDIT', runStartMessage('BIG', pcs, '2025-01-02T04:00:00.000Z'))]);
+      // One execution touched by batch after batch: the worker puts its recount off (100 ms)
+      // while batches keep coming, and must make it before it answers the last one.
+      for (let i = 0; i < pcs.length; i += 4) {
+        await Promise.all(
+          pcs
+            .slice(i, i + 4)
+            .map((pc) => worker.apply([raw('RESULTS', resultMessage({ execId: 'BIG', pcId: pc }))])),
+        );
+      }
+      const db = openProjectionDb(path);
+      try {
+        assert.deepEqual(db.prepare("SELECT total, ok, status FROM executions WHERE exec_id = 'BIG'").get(), {
+          total: 40,
+          ok: 40,
+          status: 'ok',
+        });
+      } finally {
+        db.close();
+      }
+    } finally {
+      await worker.stop();
+      cleanup();
+    }
+  });
+
   test('a group that fails is applied unit by unit: only the message that cannot be written is an error', () => {
     const { path, cleanup } = tempDb();
     const db = openProjectionDb(path);
