@@ -6,7 +6,7 @@
 // after this answer, i.e. after the commit.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openProjectionDb } from './db.js';
-import { messagesOf, type DecodedBatch } from './packed-batch.js';
+import { messagesOf, type DecodedBatch } from './decoded-batch.js';
 import {
   Projection,
   isStorageError,

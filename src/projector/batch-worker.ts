@@ -1,15 +1,15 @@
 // The main thread's side of the apply worker (apply-worker.ts): starts it, sends it batches and
 // agents_state entries, resolves each with the worker's answer, and stops it. A batch is decoded
-// here (decode.ts, packed-batch.ts) and sent as what it writes, the column values; the worker only
-// writes. All projection writes but the
-// periodic sweeps go through it, so the main thread never waits for the database's write lock
-// while the worker holds it. A worker that dies fails the batches it had in hand (the stream
-// consumer naks them for redelivery) and the next apply starts a new one.
+// here (decode.ts, decoded-batch.ts) and sent as what it writes, the column values; the worker
+// only writes. All projection writes but the periodic sweeps go through it, so the main thread
+// never waits for the database's write lock while the worker holds it. A worker that dies fails
+// the batches it had in hand (the stream consumer naks them for redelivery) and the next apply
+// starts a new one.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ApplyReply, ApplyRequest, ApplyWorkerData } from './apply-worker.js';
 import type { ProjectorLogger } from './options.js';
-import { decodeRawBatch, type DecodedBatch } from './packed-batch.js';
+import { decodeRawBatch, type DecodedBatch } from './decoded-batch.js';
 import type { AgentEntry, BatchOutcome, RawMessage } from './projection.js';
 
 /** How long stop() waits for the worker to close its database and exit before terminating it. */

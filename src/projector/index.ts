@@ -24,8 +24,8 @@ export {
   isStorageError,
 } from './projection.js';
 export type { AgentEntry, ApplyUnit, BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
-export { addMessage, decodeRawBatch, emptyBatch, messagesOf } from './packed-batch.js';
-export type { DecodedBatch } from './packed-batch.js';
+export { addMessage, decodeRawBatch, emptyBatch, messagesOf } from './decoded-batch.js';
+export type { DecodedBatch } from './decoded-batch.js';
 export { Projector, deleteDurables, removeDbFiles } from './projector.js';
 export type { ProjectorState, ProjectorStats } from './projector.js';
 export { DEFAULT_HEARTBEAT_MS } from './queries-agents.js';

@@ -19,7 +19,7 @@ import {
 } from '@nats-io/jetstream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ProjectorLogger } from './options.js';
-import { addMessage, emptyBatch, type DecodedBatch } from './packed-batch.js';
+import { addMessage, emptyBatch, type DecodedBatch } from './decoded-batch.js';
 import type { BatchOutcome, ProjectedStream, RawMessage } from './projection.js';
 
 export type StreamConsumerOptions = {
