@@ -84,7 +84,7 @@ export class Projection {
   readonly #errors: ErrorWriter;
   readonly #recountEveryMs: number;
   readonly #now: () => number;
-  /** When each recently recounted execution was recounted (performance.now()). */
+  /** When each recently recounted execution was recounted (by the `now` clock). */
   readonly #recountedAt = new Map<string, number>();
   /** Executions whose recount was put off. */
   readonly #recountDue = new Set<string>();
