@@ -67,6 +67,7 @@ import { CatalogCache } from './catalog-cache.js';
 import { collectEmitted, type OutboxMessage } from './emitted.js';
 import { executeScript, type ExecuteOutcome, type ExecuteSpec } from './executor.js';
 import { FINISHED_RETENTION_MS, Journal } from './journal.js';
+
 import { ObjectCache, RunRefusal, type PreparedRun } from './object-cache.js';
 import type { CapturedStream } from './output-capture.js';
 import { signalTree } from './process-tree.js';
@@ -74,6 +75,9 @@ import { Outbox, type OutboxEntry } from './outbox.js';
 import { nextAttemptAt } from './retry.js';
 import { SelfUpdater } from './self-update.js';
 import { Slots } from './slots.js';
+
+/** How often a running agent removes finished journal entries past FINISHED_RETENTION_MS. */
+const JOURNAL_PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** Job id of `baton exec` inline scripts: not a catalog job, so pin and revocation do not apply. */
 export const EXEC_JOB_ID = RESERVED_JOB_ID;
@@ -135,6 +139,8 @@ export type AgentOptions = {
   builtinInventory?: boolean;
   /** Time between built-in inventory snapshots. Default 24 h. */
   builtinInventoryIntervalMs?: number;
+  /** How often finished journal entries past the redelivery window are removed. Default 1 h. */
+  journalPruneEveryMs?: number;
   /**
    * The cache of the skip checks' catalog values to use, opened on `nc` (the agent does not own
    * it: stop() leaves it open). Lets simulated agents on one connection share one. Default: the
@@ -303,6 +309,7 @@ export class Agent {
     // Heartbeats start after agent_online, so the projector sees the agent's own event before a
     // fresh heartbeat and does not report the same transition again from its side.
     void this.#spawn('heartbeat', this.#heartbeatLoop());
+    void this.#spawn('journal-prune', this.#pruneLoop());
     if (this.#opts.builtinInventory ?? true) void this.#spawn('inventory', this.#inventoryLoop());
     if (this.#opts.selfUpdate) await this.#startSelfUpdate(this.#opts.selfUpdate);
     this.#log.info({ groups: this.#groups, config: this.#config }, 'agent started');
@@ -1066,6 +1073,26 @@ export class Agent {
       this.#heartbeatWake = new AbortController();
       const wake = AbortSignal.any([signal, this.#heartbeatWake.signal]);
       await delay(this.#config.heartbeatIntervalMs, undefined, { signal: wake }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Forgets finished journal entries once the redelivery window is over, every hour: recovery at
+   * start does it too, but an agent that runs for weeks would otherwise keep one file (and one
+   * index entry) per request it ever ran.
+   */
+  async #pruneLoop(): Promise<void> {
+    const signal = this.#stopping.signal;
+    const every = this.#opts.journalPruneEveryMs ?? JOURNAL_PRUNE_EVERY_MS;
+    while (!signal.aborted) {
+      await delay(every, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
+      try {
+        const removed = await this.#journal.pruneFinished(Date.now() - FINISHED_RETENTION_MS);
+        if (removed > 0) this.#log.debug({ removed }, 'finished journal entries pruned');
+      } catch (err) {
+        this.#log.warn({ err }, 'cannot prune the journal; trying again in an hour');
+      }
     }
   }
 

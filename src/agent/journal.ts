@@ -48,10 +48,12 @@ export class Journal {
   /** The last write queued per request: writes of one entry land in the order they were asked. */
   readonly #writes = new Map<string, Promise<void>>();
   /**
-   * Every entry on disk by request id: the entry itself while it is not finished, null once it
-   * is (read from disk when asked for: only a late redelivery does), so memory stays bounded.
+   * Every entry on disk by request id: the entry itself while it is not finished, the time it
+   * finished (ms) once it is (the entry is read from disk when asked for: only a late redelivery
+   * does), or null when listed at start and not read yet. pruneFinished() forgets finished entries
+   * after the redelivery window, so the map and the folder stay bounded.
    */
-  readonly #entries = new Map<string, JournalEntry | null>();
+  readonly #entries = new Map<string, JournalEntry | number | null>();
 
   constructor(private readonly dir: string) {}
 
@@ -78,7 +80,10 @@ export class Journal {
   }
 
   #keep(entry: JournalEntry): void {
-    this.#entries.set(entry.request.requestId, entry.state === 'finished' ? null : entry);
+    this.#entries.set(
+      entry.request.requestId,
+      entry.state === 'finished' ? Date.parse(entry.finishedAt ?? entry.acceptedAt) : entry,
+    );
   }
 
   async #read(requestId: string): Promise<JournalEntry> {
@@ -104,9 +109,10 @@ export class Journal {
   /** The entry of a request, or null when the journal has none. */
   async get(requestId: string): Promise<JournalEntry | null> {
     const known = this.#entries.get(requestId);
-    if (known !== null) return known ?? null;
+    if (known === undefined) return null;
+    if (known !== null && typeof known === 'object') return known;
     const entry = await this.#read(requestId);
-    if (this.#entries.has(requestId) && this.#entries.get(requestId) === null) this.#keep(entry);
+    if (this.#entries.get(requestId) === null) this.#keep(entry);
     return entry;
   }
 
@@ -130,7 +136,8 @@ export class Journal {
    */
   update(requestId: string, update: JournalUpdate): Promise<void> {
     return this.#serial(requestId, async () => {
-      const entry = this.#entries.get(requestId) ?? (await this.#read(requestId));
+      const known = this.#entries.get(requestId);
+      const entry = known !== null && typeof known === 'object' ? known : await this.#read(requestId);
       await appendFileDurable(this.#path(requestId), `\n${JSON.stringify(update)}`);
       this.#keep({ ...entry, ...update });
     });
@@ -141,6 +148,18 @@ export class Journal {
       await removeDurable(this.#path(requestId));
       this.#entries.delete(requestId);
     });
+  }
+
+  /**
+   * Removes the entries that finished before `cutoffMs` (ms since the epoch); returns how many.
+   * Entries listed at start and not read yet are left to the caller's all() at start.
+   */
+  async pruneFinished(cutoffMs: number): Promise<number> {
+    const old = [...this.#entries].filter(
+      (e): e is [string, number] => typeof e[1] === 'number' && e[1] < cutoffMs,
+    );
+    for (const [requestId] of old) await this.remove(requestId);
+    return old.length;
   }
 
   /** Every entry; unreadable files are returned separately (the caller reports them). */

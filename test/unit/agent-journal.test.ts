@@ -99,3 +99,42 @@ test('a step torn by a crash never happened: the entry is what the complete step
   await old.init();
   assert.equal((await old.get(request.requestId))?.state, 'finished');
 });
+
+test('pruneFinished removes finished entries past the cutoff, keeps newer and unfinished ones', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const journal = new Journal(dir);
+  await journal.init();
+  const base = parseExecRequest(REQUEST);
+  const request = (n: string) => ({ ...base, requestId: `${base.requestId.slice(0, -1)}${n}` });
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.parse('2030-01-10T00:00:00.000Z');
+  const at = (ms: number) => new Date(ms).toISOString();
+  const old = request('1');
+  const recent = request('2');
+  const running = request('3');
+  await journal.put({ request: old, state: 'accepted', acceptedAt: at(now - 3 * day) });
+  await journal.update(old.requestId, { state: 'finished', finishedAt: at(now - 2 * day) });
+  await journal.put({
+    request: recent,
+    state: 'finished',
+    acceptedAt: at(now - day),
+    finishedAt: at(now - 1000),
+  });
+  await journal.put({
+    request: running,
+    state: 'started',
+    acceptedAt: at(now - 3 * day),
+    startedAt: at(now - 3 * day),
+  });
+
+  assert.equal(await journal.pruneFinished(now - day), 1);
+  assert.equal(await journal.get(old.requestId), null);
+  assert.equal((await journal.get(recent.requestId))?.state, 'finished');
+  assert.equal((await journal.get(running.requestId))?.state, 'started');
+  assert.deepEqual(
+    (await readdir(dir)).sort(),
+    [`${recent.requestId}.json`, `${running.requestId}.json`].sort(),
+  );
+  assert.equal(await journal.pruneFinished(now - day), 0);
+});
