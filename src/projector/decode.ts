@@ -85,7 +85,8 @@ export function decodeStreamMessage(m: RawMessage): Op {
 
 /** The bytes of a payload an error row keeps, copied (not a view of the message's buffer). */
 function excerpt(data: Uint8Array): Uint8Array {
-  return data.slice(0, RAW_EXCERPT_BYTES);
+  // new Uint8Array(view) copies; Buffer#slice (a Buffer payload) would not.
+  return new Uint8Array(data.subarray(0, RAW_EXCERPT_BYTES));
 }
 
 function mismatch(subject: string, what: string): never {
