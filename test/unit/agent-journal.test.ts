@@ -4,7 +4,7 @@
 // request's task died and its result waited in the outbox for the next idle flush (CI, bench).
 // A run's later steps are appended lines: a restart reads the entry they made, and a step torn by
 // a crash counts as never written.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,11 +15,17 @@ import { parseExecRequest } from '../../src/wire/index.js';
 
 const REQUEST = `{"v":1,"requestId":"01HWZ3N6Y8P0K6R5T4V3X2W1QA","execId":"01HWZ3N6Y8P0K6R5T4V3X2W1QB","jobId":"hello","jobVersion":"1","jobRevision":1,"trigger":{"kind":"adhoc","actor":"test"},"script":{"kind":"inline","shell":"sh","body":"true"},"timeoutMs":60000,"deadlineAt":"2030-01-01T00:00:00Z","target":{"kind":"pc","pcId":"pc-1"},"runAs":"system","createdAt":"2024-05-01T02:00:00.123Z","overlap":"allow"}`;
 
-test('overlapping writes of one journal entry all succeed; the last one asked for is on disk', async (t) => {
+/** A journal over a new temp folder, removed when the test ends. */
+async function freshJournal(t: TestContext): Promise<{ dir: string; journal: Journal }> {
   const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const journal = new Journal(dir);
   await journal.init();
+  return { dir, journal };
+}
+
+test('overlapping writes of one journal entry all succeed; the last one asked for is on disk', async (t) => {
+  const { dir, journal } = await freshJournal(t);
   const request = parseExecRequest(REQUEST);
   const acceptedAt = new Date().toISOString();
   for (let round = 0; round < 20; round++) {
@@ -48,10 +54,7 @@ test('writeFileDurable: concurrent writes of one file never share a temp file', 
 });
 
 test('later steps are appended; a fresh journal over the folder (a restart) reads the entry they made', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const journal = new Journal(dir);
-  await journal.init();
+  const { dir, journal } = await freshJournal(t);
   const request = parseExecRequest(REQUEST);
   const at = '2026-11-24T22:00:00.000Z';
   await journal.put({ request, state: 'accepted', acceptedAt: at });
@@ -75,10 +78,7 @@ test('later steps are appended; a fresh journal over the folder (a restart) read
 });
 
 test('a step torn by a crash never happened: the entry is what the complete steps made it', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const journal = new Journal(dir);
-  await journal.init();
+  const { dir, journal } = await freshJournal(t);
   const request = parseExecRequest(REQUEST);
   const at = '2026-11-24T22:00:00.000Z';
   await journal.put({ request, state: 'accepted', acceptedAt: at });
@@ -101,10 +101,7 @@ test('a step torn by a crash never happened: the entry is what the complete step
 });
 
 test('pruneFinished removes finished entries past the cutoff, keeps newer and unfinished ones', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'baton-journal-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const journal = new Journal(dir);
-  await journal.init();
+  const { dir, journal } = await freshJournal(t);
   const base = parseExecRequest(REQUEST);
   const request = (n: string) => ({ ...base, requestId: `${base.requestId.slice(0, -1)}${n}` });
   const day = 24 * 60 * 60 * 1000;
