@@ -25,6 +25,8 @@ test(
       /fan-out to 50: run -> all in SQLite\s+\d/,
       /fleet of 50: broker consumers\s+\d/,
       /== Projector: a burst of 500 results/,
+      /the median of 1 burst\(s\) into the running projector/,
+      /cold start \(a new projector against a backlog of 500 results/,
       /== Single run latency/,
       /exec true p50\s+[\d.]+\s+[\d.]+\s+ms\s+[\d.]+x/,
       /== Large output/,
