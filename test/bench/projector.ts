@@ -264,12 +264,10 @@ async function pauseUnsupported(nc: NatsConnection): Promise<string | undefined>
   const jsm = await jetstreamManager(nc);
   const durable = durableName('bench', 'RESULTS');
   try {
+    // Nothing is published meanwhile, so the consumer has nothing to catch up on after this.
     const r = await jsm.consumers.pause('RESULTS', durable, new Date(Date.now() + 60_000));
     await jsm.consumers.resume('RESULTS', durable);
-    if (!r.paused) return `nats-server ${nc.info?.version ?? '?'} did not pause the consumer`;
-    // Whatever the pause held back is applied before the first burst.
-    while ((await jsm.consumers.info('RESULTS', durable)).num_pending > 0) await sleep(10);
-    return undefined;
+    return r.paused ? undefined : `nats-server ${nc.info?.version ?? '?'} did not pause the consumer`;
   } catch (err) {
     return `nats-server ${nc.info?.version ?? '?'} cannot pause a consumer (2.11+): ${(err as Error).message}`;
   }
