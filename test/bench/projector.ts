@@ -301,9 +301,14 @@ export async function runProjectorBench(opts: ProjectorBenchOptions): Promise<Pr
   }
 }
 
+/** The slower of a round's two raw ceilings, in results/s. */
+export function ceilingOf(round: ProjectorRound): number {
+  return Math.min(round.consume.perSec, round.insert.perSec);
+}
+
 /** The projector's share of the slower raw ceiling in one round. */
 export function roundRatio(round: ProjectorRound): number {
-  return round.projector.perSec / Math.min(round.consume.perSec, round.insert.perSec);
+  return round.projector.perSec / ceilingOf(round);
 }
 
 /** The round with the median ratio (the lower middle one of an even count). */
@@ -318,7 +323,7 @@ export function judgedRound(r: ProjectorBenchResult): ProjectorRound {
 }
 
 function table(title: string, round: ProjectorRound, extra: string[]): string[] {
-  const ceiling = Math.min(round.consume.perSec, round.insert.perSec);
+  const ceiling = ceilingOf(round);
   const lines = [
     '',
     title,
