@@ -89,7 +89,11 @@ const BENCHES: Record<string, (f: Flags) => Promise<BenchReport>> = {
           ? `the median of ${result.bursts.length} burst(s) into the running projector (each: its executions announced and projected, its RESULTS consumer paused, ${n} results published, the raw ceilings measured over them, the pause ended); the projector's share in each: ${result.bursts.map(share).join(', ')}`
           : `no bursts (${result.burstsSkipped ?? 'none asked for'}): the cold start below`,
         `raw consume+ack ${judged.consume.perSec.toFixed(0)}/s, raw SQLite batched insert ${judged.insert.perSec.toFixed(0)}/s; the ceiling is the slower of the two`,
-        'a burst is timed from the moment the server began delivering it to the projector until every result was applied',
+        ...(result.bursts.length > 0
+          ? [
+              'a burst is timed from the moment the server began delivering it to the projector until every result was applied',
+            ]
+          : []),
         `cold start (a new projector against a backlog of ${n} results and their run.start receipts, timed from start() returning; the start took ${cold.startMs.toFixed(0)} ms): ${cold.projector.perSec.toFixed(0)} results/s, ${share(cold)} of that round's ceiling (${ceilingOf(cold).toFixed(0)}/s)`,
         'the projector runs in the bench process',
       ],

@@ -25,7 +25,8 @@ test(
       /fan-out to 50: run -> all in SQLite\s+\d/,
       /fleet of 50: broker consumers\s+\d/,
       /== Projector: a burst of 500 results/,
-      /the median of 1 burst\(s\) into the running projector/,
+      // Bursts need a server that can pause a consumer (2.11+); with trixie's 2.10 the bench says so.
+      /the median of 1 burst\(s\) into the running projector|no bursts \(nats-server [\d.]+ cannot pause/,
       /cold start \(a new projector against a backlog of 500 results/,
       /== Single run latency/,
       /exec true p50\s+[\d.]+\s+[\d.]+\s+ms\s+[\d.]+x/,
