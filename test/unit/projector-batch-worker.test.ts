@@ -100,6 +100,32 @@ describe('decoded batches', () => {
   });
 });
 
+/**
+ * Projects `all` and the agent entry on this thread into `directPath` and asserts that every
+ * table equals what the worker wrote into `workerPath`; `more` checks the worker's database further.
+ */
+function assertLikeDirect(
+  workerPath: string,
+  directPath: string,
+  all: RawMessage[][],
+  more?: (workerDb: ReturnType<typeof openProjectionDb>) => void,
+): void {
+  const db = openProjectionDb(directPath);
+  const other = openProjectionDb(workerPath);
+  try {
+    const projection = new Projection(db);
+    for (const b of all) projection.applyBatch(b);
+    projection.applyAgentEntry(agent);
+    for (const table of PROJECTION_TABLES) {
+      assert.deepEqual(dumpTable(other, table), dumpTable(db, table), table);
+    }
+    more?.(other);
+  } finally {
+    other.close();
+    db.close();
+  }
+}
+
 describe('the apply worker', () => {
   test('writes exactly what the projection writes on the calling thread', async () => {
     const inWorker = tempDb();
@@ -117,23 +143,14 @@ describe('the apply worker', () => {
         { applied: 3, errors: 1 },
       ]);
       await worker.stop();
-
-      const db = openProjectionDb(direct.path);
-      const projection = new Projection(db);
-      for (const b of all) projection.applyBatch(b);
-      projection.applyAgentEntry(agent);
-      const other = openProjectionDb(inWorker.path);
-      for (const table of PROJECTION_TABLES) {
-        assert.deepEqual(dumpTable(other, table), dumpTable(db, table), table);
-      }
-      // The malformed message is recorded with the time the stream stored it.
-      assert.deepEqual(
-        (dumpTable(other, 'projection_errors') as { at: string }[]).map((r) => r.at),
-        [new Date(all[2]![3]!.storedAtMs).toISOString()],
-      );
-      assert.equal(dumpTable(other, 'agents').length, 1);
-      other.close();
-      db.close();
+      assertLikeDirect(inWorker.path, direct.path, all, (other) => {
+        // The malformed message is recorded with the time the stream stored it.
+        assert.deepEqual(
+          (dumpTable(other, 'projection_errors') as { at: string }[]).map((r) => r.at),
+          [new Date(all[2]![3]!.storedAtMs).toISOString()],
+        );
+        assert.equal(dumpTable(other, 'agents').length, 1);
+      });
     } finally {
       await worker.stop();
       inWorker.cleanup();
@@ -157,16 +174,7 @@ describe('the apply worker', () => {
         undefined,
       ]);
       await worker.stop();
-      const db = openProjectionDb(direct.path);
-      const projection = new Projection(db);
-      for (const b of all) projection.applyBatch(b);
-      projection.applyAgentEntry(agent);
-      const other = openProjectionDb(grouped.path);
-      for (const table of PROJECTION_TABLES) {
-        assert.deepEqual(dumpTable(other, table), dumpTable(db, table), table);
-      }
-      other.close();
-      db.close();
+      assertLikeDirect(grouped.path, direct.path, all);
     } finally {
       await worker.stop();
       grouped.cleanup();
