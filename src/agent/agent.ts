@@ -262,7 +262,9 @@ export class Agent {
 
   async #start(): Promise<void> {
     await this.#journal.init();
-    await this.#outbox.init();
+    for (const q of await this.#outbox.init()) {
+      this.#log.error(q, 'unreadable outbox entry moved to quarantine; its result is not published');
+    }
     await mkdir(join(resolve(this.#opts.dataDir), 'work'), { recursive: true });
     // An endpoint may start offline (a laptop booting away from the network): the agent waits
     // for the server rather than exiting; stop() ends the wait.

@@ -66,20 +66,26 @@ export class Outbox {
     this.quarantineDir = join(dir, 'quarantine');
   }
 
-  /** Creates the folders and reads the entries left by an earlier run; unreadable ones go to quarantine. */
-  async init(): Promise<void> {
+  /**
+   * Creates the folders and reads the entries left by an earlier run. An unreadable entry is moved
+   * to quarantine (kept for a person) and returned with the reason, for the caller to report.
+   */
+  async init(): Promise<{ file: string; reason: string }[]> {
     await mkdir(this.quarantineDir, { recursive: true });
+    const quarantined: { file: string; reason: string }[] = [];
     for (const f of (await readdir(this.dir)).sort()) {
       if (!f.endsWith('.json')) continue;
       try {
         const { result, ...rest } = OutboxFile.parse(JSON.parse(await readFile(join(this.dir, f), 'utf8')));
         const requestId = result['requestId'];
-        if (typeof requestId !== 'string') throw new Error('result.requestId is missing');
+        if (typeof requestId !== 'string') throw new Error('result.requestId: expected a string');
         this.#pending.set(rest.resultId, { ...rest, requestId, result: JSON.stringify(result) });
-      } catch {
-        await rename(join(this.dir, f), join(this.quarantineDir, f)); // unreadable: keep for a person
+      } catch (err) {
+        await rename(join(this.dir, f), join(this.quarantineDir, f));
+        quarantined.push({ file: join(this.quarantineDir, f), reason: (err as Error).message });
       }
     }
+    return quarantined;
   }
 
   #path(resultId: string): string {
